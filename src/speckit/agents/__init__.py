@@ -1,0 +1,1 @@
+"""Agents: drivers that run one AI tool each and return an `AgentResult`."""

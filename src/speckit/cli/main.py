@@ -1,0 +1,98 @@
+"""Entry point: the `speckit` command group, global options and error handling.
+
+Errors are turned into one line and an exit code here, so commands can just
+raise `SpeckitError`; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from speckit import __version__
+from speckit.cli.lazy import LazyCommand, LazyGroup
+from speckit.errors import ExitCode, SpeckitError
+
+COMMANDS: dict[str, LazyCommand] = {
+    "init": LazyCommand("speckit.cli.init_cmd:init", "Create a workspace (config, tracker, templates)."),
+    "new": LazyCommand("speckit.cli.specs_cmd:new", "Create a SPEC and add it to the tracker."),
+    "specs": LazyCommand("speckit.cli.specs_cmd:specs", "List SPECs with their tracker status."),
+    "lint": LazyCommand("speckit.cli.lint_cmd:lint", "Check SPEC.md and each SPEC's tasks.md."),
+    "demo": LazyCommand("speckit.cli.demo_cmd:demo", "Run the offline demo in a temporary workspace."),
+}
+
+EPILOG = """\b
+Exit codes: 0 ok, 1 error, 2 conflict, 3 degraded, 4 guardrail failed,
+64 usage error, 130 interrupted.
+Start with:  speckit init  →  speckit new "what to build"  →  speckit lint
+"""
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="speckit")
+@click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SPECKIT_WORKSPACE",
+    help="Workspace folder (default: found by walking up from the current folder).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
+    """speckit: several AI agents work each stage of a SPEC; a consensus judges them.
+
+    A SPEC moves through plan, tasks, implement, validate, audit and unlock.
+    Everything an agent says is kept as evidence under evidence/.
+    """
+    from speckit.cli.context import AppContext
+
+    ctx.obj = AppContext(workspace_option=workspace, debug=debug)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"speckit: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI, mapping every expected failure to one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):  # fast path: no command tree needed
+        print(f"speckit, version {__version__}")
+        return
+    debug = "--debug" in args
+    try:
+        result = cli.main(args=args, prog_name="speckit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("interrupted", ExitCode.INTERRUPTED)
+    except click.UsageError as exc:
+        hint = ""
+        if exc.ctx is not None:
+            hint = f" (see '{exc.ctx.command_path} --help')"
+        _fail(f"{exc.format_message()}{hint}", ExitCode.USAGE)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), ExitCode.ERROR)
+    except SpeckitError as exc:
+        if debug:
+            raise
+        _fail(exc.message, exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(ExitCode.OK)
+    except OSError as exc:
+        if debug:
+            raise
+        _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), ExitCode.ERROR)
+    # With standalone_mode=False click returns ctx.exit(code) codes instead of raising.
+    sys.exit(result if isinstance(result, int) else ExitCode.OK)

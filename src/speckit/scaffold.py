@@ -1,0 +1,86 @@
+"""`speckit init`: lay out a workspace without overwriting anything.
+
+Each file is created only if absent; the report says what was created and
+what was kept, so re-running init is always safe.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+from speckit.fsutil import atomic_write_text
+from speckit.resources import read_data_text
+from speckit.workspace import CACHE_DIR, CONFIG_FILE, TRACKER_FILE
+
+DOC_TEMPLATES = ("spec.md", "plan.md", "tasks.md")
+GITIGNORE_LINE = f"{CACHE_DIR}/"
+AGENT_CLIS = {"gemini": "gemini", "claude": "claude", "codex": "codex"}
+
+
+@dataclass
+class InitReport:
+    root: Path
+    created: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    agents_found: dict[str, bool] = field(default_factory=dict)
+
+
+def render_config(found: dict[str, bool]) -> str:
+    """The commented speckit.toml, enabling each CLI agent only if its CLI was found."""
+    flags = {f"{name}_enabled": "true" if found.get(name) else "false" for name in AGENT_CLIS}
+    return Template(read_data_text("templates", "workspace", "speckit.toml")).substitute(flags)
+
+
+def init_workspace(
+    root: Path, which: Callable[[str], str | None] = shutil.which
+) -> InitReport:
+    """Create every workspace file that does not exist yet under `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    report = InitReport(root=root.resolve())
+    report.agents_found = {name: which(cli) is not None for name, cli in AGENT_CLIS.items()}
+
+    def write(relative: str, content: str) -> None:
+        target = root / relative
+        if target.exists():
+            report.kept.append(relative)
+            return
+        atomic_write_text(target, content)
+        report.created.append(relative)
+
+    def folder(relative: str) -> None:
+        target = root / relative
+        if target.is_dir():
+            report.kept.append(relative + "/")
+            return
+        target.mkdir(parents=True)
+        report.created.append(relative + "/")
+
+    write(CONFIG_FILE, render_config(report.agents_found))
+    write(TRACKER_FILE, read_data_text("templates", "workspace", "SPEC.md"))
+    for name in DOC_TEMPLATES:
+        write(f"templates/{name}", read_data_text("templates", name))
+    write("memory/constitution.md", read_data_text("templates", "workspace", "constitution.md"))
+    folder("docs")
+    folder("evidence")
+    folder(CACHE_DIR)
+    _ignore_cache(root / ".gitignore", report)
+    return report
+
+
+def _ignore_cache(gitignore: Path, report: InitReport) -> None:
+    if not gitignore.exists():
+        atomic_write_text(gitignore, GITIGNORE_LINE + "\n")
+        report.created.append(".gitignore")
+        return
+    text = gitignore.read_text(encoding="utf-8")
+    if GITIGNORE_LINE in (line.strip() for line in text.splitlines()):
+        report.kept.append(".gitignore")
+        return
+    separator = "" if text.endswith("\n") or not text else "\n"
+    atomic_write_text(gitignore, f"{text}{separator}{GITIGNORE_LINE}\n")
+    report.updated.append(".gitignore")

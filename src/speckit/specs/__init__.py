@@ -1,0 +1,1 @@
+"""SPEC ids, documents, the SPEC.md tracker and its linter."""

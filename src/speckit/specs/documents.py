@@ -1,0 +1,140 @@
+"""Creating SPECs from templates and listing them with their tracker status."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from speckit.errors import SpeckitError, UsageError
+from speckit.fsutil import atomic_write_text
+from speckit.resources import read_data_text
+from speckit.specs.ids import check_area, check_spec_id, make_id, next_number, slugify
+from speckit.specs.tracker import TrackerRow, append_row, next_order, read_rows
+from speckit.workspace import Workspace
+
+DOCUMENTS = ("spec.md", "plan.md", "tasks.md")
+DESCRIPTION_MAX = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class SpecInfo:
+    spec_id: str
+    title: str
+    status: str  # tracker status, or "untracked"
+    folder: Path
+    missing_documents: tuple[str, ...]
+    tracker_line: int | None
+
+
+def _check_description(description: str) -> str:
+    text = description.strip()
+    if not text:
+        raise UsageError("the description is empty: say in one line what the SPEC is for")
+    if _CONTROL.search(text):
+        raise UsageError("the description must be one line without control characters")
+    if len(text) > DESCRIPTION_MAX:
+        raise UsageError(f"the description is {len(text)} characters; keep it to {DESCRIPTION_MAX}")
+    return text
+
+
+def _template(workspace: Workspace, name: str) -> str:
+    custom = workspace.root / "templates" / name
+    if custom.is_file():
+        return custom.read_text(encoding="utf-8")
+    return read_data_text("templates", name)
+
+
+def existing_ids(workspace: Workspace, rows: list[TrackerRow]) -> set[str]:
+    ids = {row.task_id for row in rows}
+    if workspace.docs_dir.is_dir():
+        ids.update(p.name for p in workspace.docs_dir.iterdir() if p.name.startswith("SPEC-"))
+    return ids
+
+
+def create_spec(
+    workspace: Workspace, description: str, area: str | None = None, spec_id: str | None = None
+) -> tuple[str, int]:
+    """Create docs/<id>/{spec,plan,tasks}.md and a Backlog tracker row; return (id, row line)."""
+    title = _check_description(description)
+    tracker = workspace.tracker_path
+    if not tracker.is_file():
+        raise SpeckitError(f"{tracker} not found; run 'speckit init' first")
+    rows = read_rows(tracker)
+    taken = existing_ids(workspace, rows)
+    if spec_id is not None:
+        new_id = check_spec_id(spec_id)
+        if new_id in taken:
+            raise UsageError(f"{new_id} already exists; choose another --id")
+    else:
+        chosen_area = check_area(area) if area else workspace.config.specs.area
+        slug = slugify(title)
+        if not slug:
+            raise UsageError("the description needs at least one ASCII letter or digit for the id")
+        number = next_number(taken, chosen_area, workspace.config.specs.number_step)
+        new_id = make_id(chosen_area, number, slug)
+    folder = workspace.spec_dir(new_id)
+    if folder.exists():
+        raise UsageError(f"{folder} already exists; choose another --id")
+    values = {"spec_id": new_id, "title": title, "description": title}
+    try:
+        for name in DOCUMENTS:
+            text = Template(_template(workspace, name)).safe_substitute(values)
+            atomic_write_text(folder / name, text)
+        cells = [str(next_order(rows)), new_id, title, "Backlog", "",
+                 f"docs/{new_id}/spec.md", "", "", "", "", ""]  # fmt: skip
+        line = append_row(tracker, cells)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # leave nothing half-made
+        raise
+    return new_id, line
+
+
+def _row_for(spec_id: str, rows: list[TrackerRow]) -> TrackerRow | None:
+    prefix = f"docs/{spec_id}/"
+    for row in rows:
+        if row.task_id == spec_id or any(p.startswith(prefix) for p in row.prd_paths()):
+            return row
+    return None
+
+
+def list_specs(workspace: Workspace) -> list[SpecInfo]:
+    """Every SPEC folder under docs/, plus tracker rows whose id names a SPEC with no folder."""
+    rows = read_rows(workspace.tracker_path) if workspace.tracker_path.is_file() else []
+    folders: dict[str, Path] = {}
+    if workspace.docs_dir.is_dir():
+        folders = {p.name: p for p in workspace.docs_dir.iterdir()
+                   if p.is_dir() and p.name.startswith("SPEC-")}  # fmt: skip
+    for row in rows:
+        if row.task_id.startswith("SPEC-") and row.task_id not in folders:
+            folders[row.task_id] = workspace.docs_dir / row.task_id
+    infos = []
+    for spec_id, folder in sorted(folders.items()):
+        row = _row_for(spec_id, rows)
+        missing = tuple(n for n in DOCUMENTS if not (folder / n).is_file())
+        infos.append(SpecInfo(
+            spec_id=spec_id,
+            title=row.title if row else "",
+            status=row.status if row else "untracked",
+            folder=folder,
+            missing_documents=missing,
+            tracker_line=row.line if row else None,
+        ))  # fmt: skip
+    return infos
+
+
+def resolve_spec(workspace: Workspace, reference: str) -> str:
+    """A SPEC id from a full id or a unique prefix such as SPEC-KIT-005."""
+    check_spec_id(reference)
+    known = [info.spec_id for info in list_specs(workspace)]
+    if reference in known:
+        return reference
+    matches = [k for k in known if k.startswith(reference + "-")]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise UsageError(f"{reference} matches several SPECs: {', '.join(matches)}")
+    raise UsageError(f"no SPEC {reference} in {workspace.docs_dir}; see 'speckit specs'")

@@ -1,0 +1,152 @@
+"""The SPEC.md tracker: Markdown table parsing and row updates.
+
+The table format is the earlier system's (11 columns, contract); parsing keeps
+line numbers so the linter can point at the exact line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+TRACKER_HEADER: tuple[str, ...] = (
+    "Order", "Task ID", "Title", "Status", "Owners", "PRD",
+    "Branch", "PR", "Last Validation", "Evidence", "Notes",
+)  # fmt: skip
+STATUSES: tuple[str, ...] = ("Backlog", "In Progress", "In Review", "Blocked", "Done")
+
+_SEPARATOR_CELL = re.compile(r"^:?-{3,}:?$")
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+
+
+@dataclass(frozen=True)
+class TableRow:
+    line: int  # 1-based line number in the file
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    header_line: int
+    header: tuple[str, ...]
+    rows: tuple[TableRow, ...]
+
+    @property
+    def last_line(self) -> int:
+        return self.rows[-1].line if self.rows else self.header_line + 1
+
+    def column(self, *names: str) -> int | None:
+        """Index of the first column whose header is one of `names` (case-insensitive)."""
+        wanted = [n.lower() for n in names]
+        lowered = [h.lower() for h in self.header]
+        for name in wanted:
+            if name in lowered:
+                return lowered.index(name)
+        return None
+
+
+def split_cells(line: str) -> tuple[str, ...]:
+    """Cells of one Markdown table line; `\\|` stays inside a cell."""
+    body = line.strip()
+    if body.startswith("|"):
+        body = body[1:]
+    if body.endswith("|") and not body.endswith("\\|"):
+        body = body[:-1]
+    return tuple(cell.strip().replace("\\|", "|") for cell in _UNESCAPED_PIPE.split(body))
+
+
+def _is_separator(cells: tuple[str, ...]) -> bool:
+    return bool(cells) and all(_SEPARATOR_CELL.match(c.replace(" ", "")) for c in cells)
+
+
+def parse_tables(text: str) -> list[Table]:
+    """Every Markdown table (header line, separator line, rows) in `text`."""
+    lines = text.splitlines()
+    tables: list[Table] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        next_line = lines[index + 1] if index + 1 < len(lines) else ""
+        if line.lstrip().startswith("|") and _is_separator(split_cells(next_line)):
+            header = split_cells(line)
+            header_line = index + 1
+            rows: list[TableRow] = []
+            index += 2
+            while index < len(lines) and lines[index].lstrip().startswith("|"):
+                rows.append(TableRow(index + 1, split_cells(lines[index])))
+                index += 1
+            tables.append(Table(header_line, header, tuple(rows)))
+            continue
+        index += 1
+    return tables
+
+
+def find_tracker_table(tables: list[Table]) -> Table | None:
+    """The tracker table: the first whose header starts with Order | Task ID, else the first."""
+    for table in tables:
+        if table.header[:2] == TRACKER_HEADER[:2]:
+            return table
+    return tables[0] if tables else None
+
+
+@dataclass(frozen=True)
+class TrackerRow:
+    """One tracker row by column name (cells past the 11th are ignored here)."""
+
+    line: int
+    order: str
+    task_id: str
+    title: str
+    status: str
+    owners: str
+    prd: str
+    branch: str
+    pr: str
+    last_validation: str
+    evidence: str
+    notes: str
+
+    @classmethod
+    def from_cells(cls, line: int, cells: tuple[str, ...]) -> TrackerRow:
+        padded = (*cells, *([""] * (len(TRACKER_HEADER) - len(cells))))[: len(TRACKER_HEADER)]
+        return cls(line, *padded)
+
+    def prd_paths(self) -> list[str]:
+        return [p.strip() for p in self.prd.split(",") if p.strip()]
+
+
+def read_rows(path: Path) -> list[TrackerRow]:
+    """The tracker rows of SPEC.md (empty if it has no table)."""
+    table = find_tracker_table(parse_tables(path.read_text(encoding="utf-8")))
+    if table is None:
+        return []
+    return [TrackerRow.from_cells(row.line, row.cells) for row in table.rows]
+
+
+def escape_cell(text: str) -> str:
+    return text.replace("|", "\\|").strip()
+
+
+def format_row(cells: list[str]) -> str:
+    return "| " + " | ".join(escape_cell(c) for c in cells) + " |"
+
+
+def append_row(path: Path, cells: list[str]) -> int:
+    """Add a row after the tracker table's last row; return the new row's line number."""
+    from speckit.fsutil import atomic_write_text
+
+    text = path.read_text(encoding="utf-8")
+    table = find_tracker_table(parse_tables(text))
+    if table is None:
+        raise ValueError(f"{path} has no tracker table")
+    lines = text.splitlines()
+    insert_at = table.last_line  # 1-based last line == 0-based index after it
+    lines.insert(insert_at, format_row(cells))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return insert_at + 1
+
+
+def next_order(rows: list[TrackerRow]) -> int:
+    orders = [int(r.order) for r in rows if r.order.isdigit()]
+    return max(orders, default=0) + 1

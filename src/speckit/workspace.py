@@ -1,0 +1,114 @@
+"""Find the workspace root and keep every path inside it.
+
+A workspace is a folder holding `speckit.toml`. Commands find it by walking
+up from the current folder (or take `--workspace`). Any path built from user
+input goes through `resolve_inside`, which refuses `..`, absolute paths and
+control characters, so nothing a user types can reach outside the root.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from speckit.errors import UsageError, WorkspaceError
+
+if TYPE_CHECKING:
+    from speckit.config import Config
+
+CONFIG_FILE = "speckit.toml"
+TRACKER_FILE = "SPEC.md"
+DOCS_DIR = "docs"
+CACHE_DIR = ".speckit"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_relative(text: str, what: str = "path") -> PurePosixPath:
+    """Validate a user-given relative path; raise UsageError if it could escape."""
+    if not text or not text.strip():
+        raise UsageError(f"{what} is empty")
+    if _CONTROL.search(text):
+        raise UsageError(f"{what} {text!r} contains control characters")
+    if "\\" in text:
+        raise UsageError(f"{what} {text!r} contains a backslash; use '/'")
+    path = PurePosixPath(text)
+    if path.is_absolute():
+        raise UsageError(f"{what} {text!r} is absolute; give a path inside the workspace")
+    if ".." in path.parts:
+        raise UsageError(f"{what} {text!r} contains '..'; it would leave the workspace")
+    return path
+
+
+def resolve_inside(root: Path, text: str, what: str = "path") -> Path:
+    """`root / text`, refused (exit 64) if it would leave `root`, even through a symlink."""
+    relative = check_relative(text, what)
+    base = root.resolve()
+    target = (base / relative).resolve()
+    if not target.is_relative_to(base):
+        raise UsageError(f"{what} {text!r} resolves outside the workspace")
+    return target
+
+
+class Workspace:
+    """A speckit workspace rooted at the folder holding speckit.toml."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    @classmethod
+    def find(cls, option: Path | None = None, start: Path | None = None) -> Workspace:
+        """The workspace named by --workspace, else the nearest one above `start`."""
+        if option is not None:
+            if not (option / CONFIG_FILE).is_file():
+                raise WorkspaceError(
+                    f"{option} is not a speckit workspace (no {CONFIG_FILE}); "
+                    f"run 'speckit init {option}'"
+                )
+            return cls(option)
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG_FILE).is_file():
+                return cls(folder)
+        raise WorkspaceError(
+            f"no {CONFIG_FILE} here or in any parent folder; run 'speckit init' "
+            "or pass --workspace DIR"
+        )
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def tracker_path(self) -> Path:
+        return self.root / TRACKER_FILE
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.root / DOCS_DIR
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / CACHE_DIR
+
+    @cached_property
+    def config(self) -> Config:
+        from speckit.config import load_config
+
+        return load_config(self.config_path)
+
+    @property
+    def evidence_root(self) -> Path:
+        return resolve_inside(self.root, self.config.evidence.root, "evidence root")
+
+    def path(self, text: str, what: str = "path") -> Path:
+        """A user-given path inside this workspace."""
+        return resolve_inside(self.root, text, what)
+
+    def spec_dir(self, spec_id: str) -> Path:
+        """`docs/<spec_id>` after checking the id is well formed."""
+        from speckit.specs.ids import check_spec_id
+
+        return self.docs_dir / check_spec_id(spec_id)
