@@ -21,6 +21,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "specs": LazyCommand("speckit.cli.specs_cmd:specs", "List SPECs with their tracker status."),
     "lint": LazyCommand("speckit.cli.lint_cmd:lint", "Check SPEC.md and each SPEC's tasks.md."),
     "demo": LazyCommand("speckit.cli.demo_cmd:demo", "Run the offline demo in a temporary workspace."),
+    # Each later command group adds its one line here.
 }
 
 EPILOG = """\b
