@@ -130,12 +130,12 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:
-        for name, agent in self.agents.items():
-            agent.name = name
+        for name, agent_config in self.agents.items():
+            agent_config.name = name
         for stage, stage_config in self.stages.items():
-            for agent in stage_config.agents:
-                if agent not in self.agents:
-                    raise ValueError(f"stages.{stage} names agent '{agent}', not in [agents]")
+            for agent_name in stage_config.agents:
+                if agent_name not in self.agents:
+                    raise ValueError(f"stages.{stage} names agent '{agent_name}', not in [agents]")
         if self.consensus.arbiter and self.consensus.arbiter not in self.agents:
             raise ValueError(f"consensus.arbiter '{self.consensus.arbiter}' is not in [agents]")
         return self

@@ -32,3 +32,17 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, data: object) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 text file; a missing or non-UTF-8 file is a one-line SpeckitError."""
+    from speckit.errors import SpeckitError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpeckitError(f"{path}: not found") from None
+    except UnicodeDecodeError as exc:
+        raise SpeckitError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except IsADirectoryError:
+        raise SpeckitError(f"{path}: is a folder, expected a file") from None

@@ -36,9 +36,7 @@ def render_config(found: dict[str, bool]) -> str:
     return Template(read_data_text("templates", "workspace", "speckit.toml")).substitute(flags)
 
 
-def init_workspace(
-    root: Path, which: Callable[[str], str | None] = shutil.which
-) -> InitReport:
+def init_workspace(root: Path, which: Callable[[str], str | None] = shutil.which) -> InitReport:
     """Create every workspace file that does not exist yet under `root`."""
     root.mkdir(parents=True, exist_ok=True)
     report = InitReport(root=root.resolve())

@@ -33,4 +33,4 @@ def init(directory: Path | None) -> None:
         click.echo(f"agent CLIs found: {', '.join(found)}")
     if missing:
         click.echo(f"agent CLIs not on PATH (disabled in speckit.toml): {', '.join(missing)}")
-    click.echo(f"workspace ready at {report.root}; next: speckit new \"what to build\"")
+    click.echo(f'workspace ready at {report.root}; next: speckit new "what to build"')

@@ -16,11 +16,15 @@ from speckit.cli.lazy import LazyCommand, LazyGroup
 from speckit.errors import ExitCode, SpeckitError
 
 COMMANDS: dict[str, LazyCommand] = {
-    "init": LazyCommand("speckit.cli.init_cmd:init", "Create a workspace (config, tracker, templates)."),
+    "init": LazyCommand(
+        "speckit.cli.init_cmd:init", "Create a workspace: config, tracker, templates."
+    ),
     "new": LazyCommand("speckit.cli.specs_cmd:new", "Create a SPEC and add it to the tracker."),
     "specs": LazyCommand("speckit.cli.specs_cmd:specs", "List SPECs with their tracker status."),
     "lint": LazyCommand("speckit.cli.lint_cmd:lint", "Check SPEC.md and each SPEC's tasks.md."),
-    "demo": LazyCommand("speckit.cli.demo_cmd:demo", "Run the offline demo in a temporary workspace."),
+    "demo": LazyCommand(
+        "speckit.cli.demo_cmd:demo", "Run the offline demo in a temp workspace."
+    ),
     # Each later command group adds its one line here.
 }
 
@@ -94,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         if debug:
             raise
-        _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), ExitCode.ERROR)
+        _fail(
+            f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), ExitCode.ERROR
+        )
     # With standalone_mode=False click returns ctx.exit(code) codes instead of raising.
     sys.exit(result if isinstance(result, int) else ExitCode.OK)

@@ -12,7 +12,7 @@ from speckit.errors import SpeckitError, UsageError
 from speckit.fsutil import atomic_write_text
 from speckit.resources import read_data_text
 from speckit.specs.ids import check_area, check_spec_id, make_id, next_number, slugify
-from speckit.specs.tracker import TrackerRow, append_row, next_order, read_rows
+from speckit.specs.tracker import TrackerRow, append_row, escape_cell, next_order, read_rows
 from speckit.workspace import Workspace
 
 DOCUMENTS = ("spec.md", "plan.md", "tasks.md")
@@ -79,7 +79,8 @@ def create_spec(
     folder = workspace.spec_dir(new_id)
     if folder.exists():
         raise UsageError(f"{folder} already exists; choose another --id")
-    values = {"spec_id": new_id, "title": title, "description": title}
+    values = {"spec_id": new_id, "title": title, "description": title,
+              "title_cell": escape_cell(title)}  # fmt: skip
     try:
         for name in DOCUMENTS:
             text = Template(_template(workspace, name)).safe_substitute(values)
@@ -113,15 +114,15 @@ def list_specs(workspace: Workspace) -> list[SpecInfo]:
             folders[row.task_id] = workspace.docs_dir / row.task_id
     infos = []
     for spec_id, folder in sorted(folders.items()):
-        row = _row_for(spec_id, rows)
+        match = _row_for(spec_id, rows)
         missing = tuple(n for n in DOCUMENTS if not (folder / n).is_file())
         infos.append(SpecInfo(
             spec_id=spec_id,
-            title=row.title if row else "",
-            status=row.status if row else "untracked",
+            title=match.title if match else "",
+            status=match.status if match else "untracked",
             folder=folder,
             missing_documents=missing,
-            tracker_line=row.line if row else None,
+            tracker_line=match.line if match else None,
         ))  # fmt: skip
     return infos
 

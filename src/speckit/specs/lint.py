@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
+from speckit.fsutil import read_text
 from speckit.specs.tracker import (
     STATUSES,
     TRACKER_HEADER,
@@ -145,7 +146,7 @@ def _lint_task_table(shown: str, table: Table) -> list[Finding]:
 def lint_tasks_file(path: Path, shown: str) -> list[Finding]:
     """Findings for a tasks.md: ids unique and statuses valid in every task table."""
     findings: list[Finding] = []
-    for table in parse_tables(path.read_text(encoding="utf-8")):
+    for table in parse_tables(read_text(path)):
         if table.column("Status") is not None:
             findings.extend(_lint_task_table(shown, table))
     return findings
@@ -161,9 +162,7 @@ def display_path(path: Path) -> str:
 
 def lint_workspace(tracker: Path) -> list[Finding]:
     """Lint SPEC.md and every `docs/SPEC-*/tasks.md` beside it."""
-    findings = lint_tracker_text(
-        tracker.read_text(encoding="utf-8"), display_path(tracker), tracker.parent
-    )
+    findings = lint_tracker_text(read_text(tracker), display_path(tracker), tracker.parent)
     docs = tracker.parent / "docs"
     if docs.is_dir():
         for tasks in sorted(docs.glob("SPEC-*/tasks.md")):

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from speckit.fsutil import read_text
+
 TRACKER_HEADER: tuple[str, ...] = (
     "Order", "Task ID", "Title", "Status", "Owners", "PRD",
     "Branch", "PR", "Last Validation", "Evidence", "Notes",
@@ -118,7 +120,7 @@ class TrackerRow:
 
 def read_rows(path: Path) -> list[TrackerRow]:
     """The tracker rows of SPEC.md (empty if it has no table)."""
-    table = find_tracker_table(parse_tables(path.read_text(encoding="utf-8")))
+    table = find_tracker_table(parse_tables(read_text(path)))
     if table is None:
         return []
     return [TrackerRow.from_cells(row.line, row.cells) for row in table.rows]
@@ -136,7 +138,7 @@ def append_row(path: Path, cells: list[str]) -> int:
     """Add a row after the tracker table's last row; return the new row's line number."""
     from speckit.fsutil import atomic_write_text
 
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     table = find_tracker_table(parse_tables(text))
     if table is None:
         raise ValueError(f"{path} has no tracker table")

@@ -1,0 +1,120 @@
+"""`speckit init`: fresh workspaces, re-runs that keep everything, the agent roster."""
+
+from __future__ import annotations
+
+import stat
+import tomllib
+from pathlib import Path
+
+from speckit.config import load_config
+from speckit.scaffold import init_workspace
+from tests.conftest import CliRunner
+
+EXPECTED = [
+    "speckit.toml", "SPEC.md", "templates/spec.md", "templates/plan.md", "templates/tasks.md",
+    "memory/constitution.md", "docs", "evidence", ".speckit", ".gitignore",
+]  # fmt: skip
+
+
+def test_init_creates_every_workspace_file(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli("init", str(tmp_path / "ws"))
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "ws"
+    for name in EXPECTED:
+        assert (root / name).exists(), name
+    assert ".speckit/" in (root / ".gitignore").read_text().splitlines()
+    assert "created  speckit.toml" in result.stdout
+
+
+def test_config_lists_every_setting_and_loads(tmp_path: Path) -> None:
+    init_workspace(tmp_path, which=lambda name: "/usr/bin/claude" if name == "claude" else None)
+    text = (tmp_path / "speckit.toml").read_text()
+    data = tomllib.loads(text)
+    assert set(data) >= {"specs", "pipeline", "consensus", "evidence", "telemetry", "agents",
+                         "stages", "guardrails"}  # fmt: skip
+    assert data["evidence"]["root"] == "evidence"
+    assert data["telemetry"]["enabled"] is True
+    assert data["consensus"]["quorum"] == 2
+    assert data["pipeline"]["stages"] == ["plan", "tasks", "implement", "validate", "audit",
+                                          "unlock"]  # fmt: skip
+    config = load_config(tmp_path / "speckit.toml")
+    assert config.agents["claude"].enabled is True  # its CLI was "found"
+    assert config.agents["gemini"].enabled is False
+    assert config.agents["gpt_pro"].driver == "codex_cli"
+    assert config.agents["gpt_pro"].role == "aggregator"
+    assert [a.name for a in config.stage_agents("implement")] == ["claude"]
+    assert config.stages["implement"].agents == ["gemini", "claude", "gpt_codex", "gpt_pro"]
+    assert text.count("#") > 20, "settings should be commented"
+
+
+def test_rerun_keeps_existing_files_and_says_so(cli: CliRunner, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    assert cli("init", str(root)).returncode == 0
+    (root / "SPEC.md").write_text("# my tracker\n")
+    (root / "speckit.toml").write_text((root / "speckit.toml").read_text() + "\n# mine\n")
+    again = cli("init", str(root))
+    assert again.returncode == 0
+    assert (root / "SPEC.md").read_text() == "# my tracker\n"
+    assert (root / "speckit.toml").read_text().endswith("# mine\n")
+    assert "kept     SPEC.md (exists)" in again.stdout
+    assert "created" not in again.stdout
+
+
+def test_gitignore_is_extended_not_replaced(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("node_modules/")
+    report = init_workspace(tmp_path, which=lambda _n: None)
+    assert (tmp_path / ".gitignore").read_text() == "node_modules/\n.speckit/\n"
+    assert report.updated == [".gitignore"]
+
+
+def test_init_into_unwritable_folder_is_one_line_error(cli: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("not a folder")
+    result = cli("init", str(target))
+    assert result.returncode == 64
+    assert "Traceback" not in result.stderr
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        import os
+
+        if os.geteuid() != 0:  # root ignores permission bits
+            denied = cli("init", str(ro / "ws"))
+            assert denied.returncode == 1
+            assert len(denied.stderr.strip().splitlines()) == 1
+    finally:
+        ro.chmod(stat.S_IRWXU)
+
+
+def test_commands_find_workspace_by_walking_up(cli: CliRunner, workspace: Path) -> None:
+    deep = workspace / "docs" / "a" / "b"
+    deep.mkdir(parents=True)
+    assert cli("new", "Walk up test", cwd=deep).returncode == 0
+    assert (workspace / "docs" / "SPEC-KIT-005-walk-up-test" / "spec.md").is_file()
+
+
+def test_no_workspace_is_a_clear_error(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli("specs", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no speckit.toml" in result.stderr and "speckit init" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_workspace_option(cli: CliRunner, workspace: Path, tmp_path: Path) -> None:
+    ok = cli("--workspace", str(workspace), "new", "From elsewhere", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert (workspace / "docs" / "SPEC-KIT-005-from-elsewhere" / "spec.md").is_file()
+    bad = cli("--workspace", str(tmp_path), "specs", cwd=tmp_path)
+    assert bad.returncode == 1 and "not a speckit workspace" in bad.stderr
+
+
+def test_broken_config_is_reported_with_its_location(cli: CliRunner, workspace: Path) -> None:
+    config = workspace / "speckit.toml"
+    config.write_text(config.read_text().replace("number_step = 5", "number_step = 'five'"))
+    result = cli("new", "x y", cwd=workspace)
+    assert result.returncode == 1
+    assert "specs.number_step" in result.stderr
+    config.write_text("[specs\n")
+    result = cli("new", "x y", cwd=workspace)
+    assert result.returncode == 1 and "invalid TOML" in result.stderr
