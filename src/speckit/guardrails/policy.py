@@ -1,0 +1,74 @@
+"""Policy check: configured roster agents are asked to approve the stage.
+
+The question goes through an injected `PolicyAsk` (the pipeline wires it to
+the agent runner), so this module needs no agent code. Advisory by default:
+a refusal is recorded but only fails the guardrail when `policy.blocking = true`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from speckit.guardrails.result import CheckResult, CheckStatus, Timer
+
+if TYPE_CHECKING:
+    from speckit.config import Config
+
+NAME = "policy"
+PolicyAsk = Callable[[list[str], str], list[tuple[str, bool, str]]]
+"""(agent names, prompt) -> [(agent, approved, reason)]."""
+
+
+def policy_prompt(spec_id: str, stage: str) -> str:
+    return (
+        f"Policy check for {spec_id}/spec-{stage}: should the {stage} stage of {spec_id} run "
+        "now? Read the SPEC's documents (docs/<SPEC>/spec.md, plan.md, tasks.md). Answer with "
+        'one JSON object: {"approve": true|false, "reason": "<one line>"}.'
+    )
+
+
+def _block(
+    status: str, blocking: bool, reason: str, agents: list[dict[str, object]]
+) -> dict[str, object]:
+    return {"status": status, "blocking": blocking, "reason": reason, "agents": agents}
+
+
+def run_policy(
+    config: Config, spec_id: str, stage: str, policy_ask: PolicyAsk | None
+) -> tuple[CheckResult, dict[str, object]]:
+    """The policy check and the record's `policy` block."""
+    policy = config.guardrails.policy
+    blocking = policy.blocking
+    timer = Timer(NAME)
+
+    def done(
+        status: CheckStatus, reason: str, agents: list[dict[str, object]]
+    ) -> tuple[CheckResult, dict[str, object]]:
+        result = timer.result(status, reason, blocking=blocking)
+        return result, _block(status, blocking, reason, agents)
+
+    if not policy.agents:
+        return done("skipped", "no policy agents configured ([guardrails.policy].agents)", [])
+    unknown = [name for name in policy.agents if name not in config.agents]
+    if unknown:
+        return done("failed", f"policy agent(s) not in [agents]: {', '.join(unknown)}", [])
+    if policy_ask is None:
+        reason = f"no agent runner given to ask {', '.join(policy.agents)}"
+        return done("skipped", reason, [])
+    try:
+        answers = policy_ask(list(policy.agents), policy_prompt(spec_id, stage))
+    except Exception as exc:  # an agent runner failure is a policy failure, not a crash
+        return done("failed", f"policy agents could not be asked: {exc}", [])
+    by_agent = {agent: (approved, reason) for agent, approved, reason in answers}
+    agents: list[dict[str, object]] = []
+    refusals: list[str] = []
+    for name in policy.agents:
+        approved, reason = by_agent.get(name, (False, "no answer"))
+        agents.append({"agent": name, "status": "passed" if approved else "failed", "note": reason})
+        if not approved:
+            refusals.append(f"{name}: {reason}" if reason else name)
+    if refusals:
+        kind = "refused" if blocking else "refused (advisory)"
+        return done("failed", f"{kind} by {'; '.join(refusals)}", agents)
+    return done("passed", f"approved by {', '.join(policy.agents)}", agents)

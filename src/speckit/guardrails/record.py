@@ -1,0 +1,103 @@
+"""The guardrail record (schema v1, contract) and its log.
+
+Field names are the earlier system's, so its readers accept our files:
+`schemaVersion 1`, `command "spec-ops-<stage>"`, `specId`, `sessionId`,
+`timestamp`, `artifacts[{path}]` (non-empty: the run's log is always one), and
+per stage `baseline`+`hooks` (plan), `tool` (tasks), `lock_status`+`hook_status`
+(implement), `scenarios`+`hal.summary` (validate, audit), `unlock_status`
+(unlock). Added fields: `status`, `checks`, `policy`. Paths are
+workspace-relative POSIX paths, so evidence stays valid when the repo moves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from speckit.errors import UsageError
+from speckit.fsutil import atomic_write_json, atomic_write_text
+from speckit.guardrails.result import CheckResult
+
+SCHEMA_VERSION = 1
+_SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$")
+
+
+def utc_timestamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_session_id() -> str:
+    """`<UTC timestamp>-<digits>`, the earlier system's session id shape."""
+    return f"{utc_timestamp()}-{secrets.randbelow(10**10)}"
+
+
+def check_session_id(session_id: str) -> str:
+    """Session ids become file names: refuse anything that could leave the folder."""
+    if not _SESSION.match(session_id):
+        raise UsageError(
+            f"session id {session_id!r} must be letters, digits and ':._-' (at most 100)"
+        )
+    return session_id
+
+
+def record_name(stage: str, session_id: str) -> str:
+    return f"spec-{stage}_{session_id}.json"
+
+
+def log_name(stage: str, session_id: str) -> str:
+    return f"spec-{stage}_{session_id}.log"
+
+
+def baseline_name(session_id: str) -> str:
+    return f"baseline_{session_id}.md"
+
+
+def build_record(
+    stage: str,
+    spec_id: str,
+    session_id: str,
+    timestamp: str,
+    checks: list[CheckResult],
+    artifacts: Iterable[str],
+    stage_fields: dict[str, Any],
+) -> dict[str, Any]:
+    """The record as written: common fields, then the stage's, then `checks` and `artifacts`."""
+    passed = not any(check.blocks for check in checks)
+    record: dict[str, Any] = {
+        "schemaVersion": SCHEMA_VERSION,
+        "command": f"spec-ops-{stage}",
+        "specId": spec_id,
+        "sessionId": session_id,
+        "timestamp": timestamp,
+        "status": "passed" if passed else "failed",
+    }
+    record.update(stage_fields)
+    record["checks"] = [
+        {"name": c.name, "status": c.status, "reason": c.reason,
+         "duration_ms": c.duration_ms, "blocking": c.blocking}
+        for c in checks
+    ]  # fmt: skip
+    record["artifacts"] = [{"path": path} for path in artifacts]
+    return record
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    atomic_write_json(path, record)
+
+
+def write_log(
+    path: Path, spec_id: str, stage: str, session_id: str, checks: list[CheckResult]
+) -> None:
+    """One line per check, like the earlier system's `<stage>_<session>.log`."""
+    stamp = utc_timestamp()
+    lines = [f"{stamp} guardrail spec-{stage} {spec_id} session {session_id}"]
+    lines += [
+        f"{stamp} {c.name}: {c.status}{'' if c.blocking else ' (advisory)'}: {c.reason} "
+        f"[{c.duration_ms} ms]"
+        for c in checks
+    ]
+    atomic_write_text(path, "\n".join(lines) + "\n")
