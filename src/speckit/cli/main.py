@@ -25,6 +25,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand(
         "speckit.cli.demo_cmd:demo", "Run the offline demo in a temp workspace."
     ),
+    "guardrail": LazyCommand("speckit.cli.guardrail_cmd:guardrail", "Guardrail checks of a stage."),
     # Each later command group adds its one line here.
 }
 
