@@ -1,0 +1,149 @@
+"""The driver contract and the one place where an `AgentResult` is assembled.
+
+Every driver, whatever its tool, ends in `finish()`: it decides `invalid` when a
+JSON answer was expected and none was found, prices the usage, and scrubs
+secrets from the error line. So status and cost rules live in one spot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from speckit.agents.answer import one_line, parse_answer, redact
+from speckit.agents.pricing import cost_of
+from speckit.agents.request import AgentRequest
+from speckit.agents.result import AgentResult, AgentStatus, CostSource, Usage
+from speckit.config import AgentConfig
+
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+
+
+class Driver(Protocol):
+    """What the runner needs from a driver."""
+
+    name: str
+
+    def available(self, agent: AgentConfig, workdir: Path | None = None) -> tuple[bool, str]:
+        """Whether the agent can run here (tool on PATH, file present...), with the reason."""
+        ...
+
+    def version_argv(self, agent: AgentConfig) -> list[str] | None:
+        """Command printing the tool's version (for `speckit agents check`), if any."""
+        ...
+
+    async def run(self, request: AgentRequest) -> AgentResult:
+        """Run the agent once; never raises for tool errors (only CancelledError)."""
+        ...
+
+
+@dataclass
+class Outcome:
+    """A driver's reading of its tool's output, before the common rules apply."""
+
+    status: AgentStatus
+    text: str = ""
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
+    exit_code: int | None = None
+    reported_cost: float | None = None
+    model: str | None = None
+    truncated: bool = False
+    # Usage per model when one call used several (gemini's router + main model):
+    # priced model by model and summed, so the cheap router is not billed at the main rate.
+    parts: dict[str, Usage] | None = None
+
+
+@dataclass(frozen=True)
+class CostRules:
+    """How a tool counts tokens, and which provider's prices apply."""
+
+    provider: str | None = None
+    input_includes_cache: bool = True
+    output_includes_reasoning: bool = True
+
+
+def merged_env(request: AgentRequest) -> dict[str, str]:
+    """The tool's environment: ours, then the agent's `env`, then the request's."""
+    return {**os.environ, **request.agent.env, **(request.env or {})}
+
+
+def secrets_of(request: AgentRequest) -> list[str]:
+    """Values that must never appear in evidence: the API key and secret-looking env vars."""
+    env = merged_env(request)
+    extra = {**request.agent.env, **(request.env or {})}
+    values = [value for name, value in extra.items() if _SECRET_NAME.search(name)]
+    if request.agent.api_key_env and env.get(request.agent.api_key_env):
+        values.append(env[request.agent.api_key_env])
+    return values
+
+
+def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules()) -> AgentResult:
+    """Apply the common status, JSON and cost rules and build the `AgentResult`."""
+    agent = request.agent
+    status = outcome.status
+    error = outcome.error
+    parsed = None
+    if status == "ok":
+        parsed = parse_answer(outcome.text)
+        if parsed is None and request.expects_json:
+            status = "invalid"
+            cut = " (output cut at the in-memory cap)" if outcome.truncated else ""
+            error = f"the answer holds no JSON object{cut}"
+    model = outcome.model or agent.model
+    cost, source = _cost(outcome, model, agent, rules)
+    if error is not None:
+        error = redact(one_line(error), secrets_of(request))
+    return AgentResult(
+        agent=agent.name,
+        driver=agent.driver,
+        model=model,
+        role=agent.role,
+        status=status,
+        text=outcome.text,
+        parsed=parsed,
+        usage=outcome.usage,
+        exit_code=outcome.exit_code,
+        cost_usd=cost,
+        cost_source=source,
+        error=error,
+        raw_output_path=str(request.raw_output_path) if request.raw_output_path.exists() else None,
+    )
+
+
+def _cost(
+    outcome: Outcome, model: str, agent: AgentConfig, rules: CostRules
+) -> tuple[float | None, CostSource]:
+    def one(usage: Usage, name: str) -> tuple[float | None, CostSource]:
+        return cost_of(
+            usage,
+            name,
+            override=agent.price,
+            reported=outcome.reported_cost,
+            provider=rules.provider,
+            input_includes_cache=rules.input_includes_cache,
+            output_includes_reasoning=rules.output_includes_reasoning,
+        )
+
+    if not outcome.parts or agent.price is not None or outcome.reported_cost is not None:
+        return one(outcome.usage, model)
+    priced = [one(usage, name) for name, usage in outcome.parts.items()]
+    if any(cost is None for cost, _source in priced):
+        return None, "unknown"
+    return sum(cost or 0.0 for cost, _source in priced), "priced"
+
+
+def simple_result(request: AgentRequest, status: AgentStatus, error: str) -> AgentResult:
+    """A result with no output at all (missing tool, cancelled before start...)."""
+    agent = request.agent
+    return AgentResult(
+        agent=agent.name,
+        driver=agent.driver,
+        model=agent.model,
+        role=agent.role,
+        status=status,
+        error=redact(one_line(error), secrets_of(request)),
+    )

@@ -1,0 +1,111 @@
+"""`claude_cli`: Claude Code in print mode, `claude -p --output-format json --model M`.
+
+The prompt goes on stdin (no argument-length limit). The tool prints one
+`result` object: `result` (the text), `usage`, `total_cost_usd`, `is_error`.
+Trap recorded in the fixtures: on API errors it says `"subtype": "success"`
+together with `"is_error": true` — `is_error` decides. Claude reports cache
+tokens apart from `input_tokens` (Anthropic convention). Output of
+`--output-format stream-json` (the last `result` line) and plain text are read
+too, in case a user's `args` switch the format.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from speckit.agents.answer import json_lines, load_object
+from speckit.agents.base import CostRules, Outcome
+from speckit.agents.cli_base import CliDriver, exit_error
+from speckit.agents.process import ProcessOutcome
+from speckit.agents.request import AgentRequest
+from speckit.agents.result import Usage
+
+_CONTEXT_SUFFIX = re.compile(r"\[[^\]]*\]$")
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def result_object(stdout: str) -> dict[str, Any] | None:
+    """The `result` object of json mode, or the last `result` line of stream-json mode."""
+    whole = load_object(stdout.strip())
+    if whole is not None and (whole.get("type") == "result" or "is_error" in whole):
+        return whole
+    event: dict[str, Any]
+    for event in reversed(json_lines(stdout)):
+        if event.get("type") == "result":
+            return event
+    return None
+
+
+def usage_of(result: dict[str, Any]) -> Usage:
+    raw = result.get("usage")
+    if not isinstance(raw, dict):
+        return Usage()
+    details = raw.get("output_tokens_details")
+    thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
+    return Usage(
+        input_tokens=_int(raw.get("input_tokens")),
+        output_tokens=_int(raw.get("output_tokens")),
+        reasoning_tokens=_int(thinking),
+        cache_read_tokens=_int(raw.get("cache_read_input_tokens")),
+        cache_write_tokens=_int(raw.get("cache_creation_input_tokens")),
+    )
+
+
+def model_of(result: dict[str, Any]) -> str | None:
+    """The model that did the work: the `modelUsage` entry that cost the most."""
+    models = result.get("modelUsage")
+    if not isinstance(models, dict) or not models:
+        return None
+
+    def spent(name: str) -> float:
+        entry = models[name]
+        cost = entry.get("costUSD") if isinstance(entry, dict) else None
+        return float(cost) if isinstance(cost, int | float) else 0.0
+
+    return _CONTEXT_SUFFIX.sub("", max(models, key=spent))
+
+
+def error_of(result: dict[str, Any]) -> str:
+    message = str(result.get("result") or result.get("subtype") or "error")
+    status = result.get("api_error_status")
+    if status:
+        kind = result.get("api_error_type")
+        return f"claude: HTTP {status}{f' {kind}' if kind else ''}: {message}"
+    return f"claude: {message}"
+
+
+class ClaudeCli(CliDriver):
+    name = "claude_cli"
+    program = "claude"
+    rules = CostRules(provider="anthropic", input_includes_cache=False)
+
+    def arguments(self, request: AgentRequest) -> list[str]:
+        model = ["--model", request.agent.model] if request.agent.model else []
+        return ["-p", "--output-format", "json", *model]
+
+    def interpret(self, request: AgentRequest, run: ProcessOutcome) -> Outcome:
+        result = result_object(run.stdout)
+        if result is None:
+            if run.exit_code == 0 and run.stdout.strip():
+                return Outcome(status="ok", text=run.stdout, truncated=run.truncated)
+            return Outcome(status="failed", text=run.stdout, error=exit_error("claude", run))
+        text = result.get("result")
+        cost = result.get("total_cost_usd")
+        subtype = result.get("subtype")
+        failed = (
+            result.get("is_error") is True
+            or (isinstance(subtype, str) and subtype != "success")
+            or run.exit_code != 0
+        )
+        return Outcome(
+            status="failed" if failed else "ok",
+            text=text if isinstance(text, str) else "",
+            usage=usage_of(result),
+            error=error_of(result) if failed else None,
+            reported_cost=float(cost) if isinstance(cost, int | float) else None,
+            model=model_of(result),
+        )

@@ -1,0 +1,34 @@
+"""What the pipeline asks of one agent: an `AgentRequest`.
+
+Kept apart from the runner so that drivers can import it without importing
+the runner (which imports every driver).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from speckit.config import AgentConfig
+from speckit.stages import STAGES
+
+
+@dataclass
+class AgentRequest:
+    """One agent call: who, with which prompt, where, and where its raw output goes."""
+
+    agent: AgentConfig
+    prompt: str
+    workdir: Path
+    raw_output_path: Path
+    stage: str = "plan"
+    schema: dict[str, Any] | None = None
+    writes: bool = False
+    env: Mapping[str, str] | None = None
+
+    @property
+    def expects_json(self) -> bool:
+        """Every pipeline stage (or any request with a schema) wants one JSON object back."""
+        return self.schema is not None or self.stage in STAGES

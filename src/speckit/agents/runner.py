@@ -1,0 +1,107 @@
+"""Run a stage's agents: proposers concurrently, then the aggregator with all proposals.
+
+Each agent is time-boxed by its driver and measured here (wall-clock latency).
+A driver bug or an unavailable tool becomes a result (`failed` / `missing`),
+never an exception that would cost the other agents' answers. Cancelling the
+run (Ctrl-C, a TUI stop) kills every agent's process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from speckit.agents.base import simple_result
+from speckit.agents.process import kill_all_groups
+from speckit.agents.registry import get_driver
+from speckit.agents.request import AgentRequest
+from speckit.agents.result import AgentResult
+from speckit.config import AgentConfig
+
+__all__ = [
+    "AgentRequest",
+    "ProgressCallback",
+    "is_available",
+    "run_agent",
+    "run_stage_agents",
+    "run_stage_agents_sync",
+]
+
+ProgressCallback = Callable[[str, str, AgentResult | None], None]
+AggregatorFactory = Callable[[list[AgentResult]], AgentRequest | None]
+
+
+def is_available(agent: AgentConfig, workdir: Path | None = None) -> tuple[bool, str]:
+    """Whether the agent can run here, with the reason (path found, or why not)."""
+    return get_driver(agent.driver).available(agent, workdir)
+
+
+async def run_agent(request: AgentRequest) -> AgentResult:
+    """Run one agent; every outcome (even a driver bug) is an `AgentResult`."""
+    started = time.monotonic()
+    try:
+        result = await get_driver(request.agent.driver).run(request)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a driver bug must not sink the whole stage
+        result = simple_result(request, "failed", f"driver error: {type(exc).__name__}: {exc}")
+    result.latency_ms = int((time.monotonic() - started) * 1000)
+    return result
+
+
+async def _tracked(request: AgentRequest, on_progress: ProgressCallback | None) -> AgentResult:
+    if on_progress is not None:
+        on_progress(request.agent.name, "running", None)
+    try:
+        result = await run_agent(request)
+    except asyncio.CancelledError:
+        if on_progress is not None:
+            cancelled = simple_result(request, "cancelled", "cancelled")
+            on_progress(request.agent.name, "done", cancelled)
+        raise
+    if on_progress is not None:
+        on_progress(request.agent.name, "done", result)
+    return result
+
+
+async def run_stage_agents(
+    proposers: list[AgentRequest],
+    make_aggregator: AggregatorFactory | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[AgentResult]:
+    """Proposers concurrently, then the aggregator (if the factory returns a request).
+
+    Results come back in request order, aggregator last. A proposer task that
+    was cancelled on its own yields a `cancelled` result; cancelling the whole
+    run cancels every agent (their process groups are killed) and propagates.
+    """
+    tasks = [asyncio.create_task(_tracked(r, on_progress)) for r in proposers]
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    results: list[AgentResult] = []
+    for request, outcome in zip(proposers, outcomes, strict=True):
+        if isinstance(outcome, AgentResult):
+            results.append(outcome)
+        elif isinstance(outcome, asyncio.CancelledError):
+            results.append(simple_result(request, "cancelled", "cancelled before it answered"))
+        else:  # pragma: no cover - run_agent turns exceptions into results
+            results.append(simple_result(request, "failed", f"{type(outcome).__name__}: {outcome}"))
+    if make_aggregator is not None:
+        aggregator = make_aggregator(list(results))
+        if aggregator is not None:
+            results.append(await _tracked(aggregator, on_progress))
+    return results
+
+
+def run_stage_agents_sync(
+    proposers: list[AgentRequest],
+    make_aggregator: AggregatorFactory | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[AgentResult]:
+    """`run_stage_agents` for synchronous callers; Ctrl-C kills every agent, then re-raises."""
+    try:
+        return asyncio.run(run_stage_agents(proposers, make_aggregator, on_progress))
+    except KeyboardInterrupt:
+        kill_all_groups()
+        raise
