@@ -26,7 +26,8 @@ def guardrail(ctx: click.Context, stage: str, spec: str, allow_dirty: bool, as_j
     validate   HTTP health checks from [[guardrails.http_checks]]
     audit      HTTP health checks
     unlock     releases the lock
-    Every stage also asks [guardrails.policy].agents when configured.
+    Every stage also has a policy check: [guardrails.policy].agents asked to
+    approve, by `speckit run` and `speckit auto` (skipped here: no agent runner).
 
     \b
     Writes evidence/commands/<SPEC>/spec-<stage>_<session>.json (schema v1).
