@@ -34,11 +34,12 @@ def write_big_tracker(folder: Path, rows: int) -> Path:
     (folder / "docs").mkdir(parents=True)
     (folder / "docs" / "spec.md").write_text("x")
     lines = [
-        "# Spec Tracker", "",
+        "# Spec Tracker",
+        "",
         "| Order | Task ID | Title | Status | Owners | PRD | Branch | PR | Last Validation"
         " | Evidence | Notes |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]  # fmt: skip
+    ]
     for n in range(1, rows + 1):
         lines.append(
             f"| {n} | SPEC-KIT-{n:05d}-task | Task {n} | Done | Code | docs/spec.md, docs/spec.md"

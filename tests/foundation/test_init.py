@@ -11,9 +11,17 @@ from speckit.scaffold import init_workspace
 from tests.conftest import CliRunner
 
 EXPECTED = [
-    "speckit.toml", "SPEC.md", "templates/spec.md", "templates/plan.md", "templates/tasks.md",
-    "memory/constitution.md", "docs", "evidence", ".speckit", ".gitignore",
-]  # fmt: skip
+    "speckit.toml",
+    "SPEC.md",
+    "templates/spec.md",
+    "templates/plan.md",
+    "templates/tasks.md",
+    "memory/constitution.md",
+    "docs",
+    "evidence",
+    ".speckit",
+    ".gitignore",
+]
 
 
 def test_init_creates_every_workspace_file(cli: CliRunner, tmp_path: Path) -> None:
@@ -30,13 +38,27 @@ def test_config_lists_every_setting_and_loads(tmp_path: Path) -> None:
     init_workspace(tmp_path, which=lambda name: "/usr/bin/claude" if name == "claude" else None)
     text = (tmp_path / "speckit.toml").read_text()
     data = tomllib.loads(text)
-    assert set(data) >= {"specs", "pipeline", "consensus", "evidence", "telemetry", "agents",
-                         "stages", "guardrails"}  # fmt: skip
+    assert set(data) >= {
+        "specs",
+        "pipeline",
+        "consensus",
+        "evidence",
+        "telemetry",
+        "agents",
+        "stages",
+        "guardrails",
+    }
     assert data["evidence"]["root"] == "evidence"
     assert data["telemetry"]["enabled"] is True
     assert data["consensus"]["quorum"] == 2
-    assert data["pipeline"]["stages"] == ["plan", "tasks", "implement", "validate", "audit",
-                                          "unlock"]  # fmt: skip
+    assert data["pipeline"]["stages"] == [
+        "plan",
+        "tasks",
+        "implement",
+        "validate",
+        "audit",
+        "unlock",
+    ]
     config = load_config(tmp_path / "speckit.toml")
     assert config.agents["claude"].enabled is True  # its CLI was "found"
     assert config.agents["gemini"].enabled is False

@@ -41,9 +41,18 @@ def test_next_number_steps_and_ignores_other_areas() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["../etc", "SPEC-KIT-005/../../x", "/abs", "SPEC-KIT-005-a\x1b", "SPEC-kit-005", "spec-KIT-1",
-     "SPEC-KIT-005-a b", "", "SPEC-KIT-005-a/b"],
-)  # fmt: skip
+    [
+        "../etc",
+        "SPEC-KIT-005/../../x",
+        "/abs",
+        "SPEC-KIT-005-a\x1b",
+        "SPEC-kit-005",
+        "spec-KIT-1",
+        "SPEC-KIT-005-a b",
+        "",
+        "SPEC-KIT-005-a/b",
+    ],
+)
 def test_bad_ids_are_refused(bad: str) -> None:
     with pytest.raises(UsageError):
         check_spec_id(bad)
@@ -71,8 +80,12 @@ def test_numbers_follow_step_and_area(cli: CliRunner, workspace: Path) -> None:
         assert cli("new", text, cwd=workspace).returncode == 0
     assert cli("new", "other area", "--area", "OPS", cwd=workspace).returncode == 0
     names = sorted(p.name for p in (workspace / "docs").iterdir())
-    assert names == ["SPEC-KIT-005-first", "SPEC-KIT-010-second", "SPEC-KIT-015-third",
-                     "SPEC-OPS-005-other-area"]  # fmt: skip
+    assert names == [
+        "SPEC-KIT-005-first",
+        "SPEC-KIT-010-second",
+        "SPEC-KIT-015-third",
+        "SPEC-OPS-005-other-area",
+    ]
     orders = [r.order for r in read_rows(workspace / "SPEC.md")]
     assert orders == ["1", "2", "3", "4"]
 

@@ -43,11 +43,22 @@ def specs(ctx: click.Context, as_json: bool) -> None:
     workspace = app(ctx).workspace()
     infos = list_specs(workspace)
     if as_json:
-        click.echo(json.dumps([{
-            "spec_id": i.spec_id, "title": i.title, "status": i.status,
-            "folder": str(i.folder.relative_to(workspace.root)),
-            "missing_documents": list(i.missing_documents), "tracker_line": i.tracker_line,
-        } for i in infos], indent=2))  # fmt: skip
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "spec_id": i.spec_id,
+                        "title": i.title,
+                        "status": i.status,
+                        "folder": str(i.folder.relative_to(workspace.root)),
+                        "missing_documents": list(i.missing_documents),
+                        "tracker_line": i.tracker_line,
+                    }
+                    for i in infos
+                ],
+                indent=2,
+            )
+        )
         return
     if not infos:
         click.echo('no SPECs yet; create one with: speckit new "what to build"')

@@ -79,14 +79,29 @@ def create_spec(
     folder = workspace.spec_dir(new_id)
     if folder.exists():
         raise UsageError(f"{folder} already exists; choose another --id")
-    values = {"spec_id": new_id, "title": title, "description": title,
-              "title_cell": escape_cell(title)}  # fmt: skip
+    values = {
+        "spec_id": new_id,
+        "title": title,
+        "description": title,
+        "title_cell": escape_cell(title),
+    }
     try:
         for name in DOCUMENTS:
             text = Template(_template(workspace, name)).safe_substitute(values)
             atomic_write_text(folder / name, text)
-        cells = [str(next_order(rows)), new_id, title, "Backlog", "",
-                 f"docs/{new_id}/spec.md", "", "", "", "", ""]  # fmt: skip
+        cells = [
+            str(next_order(rows)),
+            new_id,
+            title,
+            "Backlog",
+            "",
+            f"docs/{new_id}/spec.md",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
         line = append_row(tracker, cells)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # leave nothing half-made
@@ -107,8 +122,11 @@ def list_specs(workspace: Workspace) -> list[SpecInfo]:
     rows = read_rows(workspace.tracker_path) if workspace.tracker_path.is_file() else []
     folders: dict[str, Path] = {}
     if workspace.docs_dir.is_dir():
-        folders = {p.name: p for p in workspace.docs_dir.iterdir()
-                   if p.is_dir() and p.name.startswith("SPEC-")}  # fmt: skip
+        folders = {
+            p.name: p
+            for p in workspace.docs_dir.iterdir()
+            if p.is_dir() and p.name.startswith("SPEC-")
+        }
     for row in rows:
         if row.task_id.startswith("SPEC-") and row.task_id not in folders:
             folders[row.task_id] = workspace.docs_dir / row.task_id
@@ -116,14 +134,16 @@ def list_specs(workspace: Workspace) -> list[SpecInfo]:
     for spec_id, folder in sorted(folders.items()):
         match = _row_for(spec_id, rows)
         missing = tuple(n for n in DOCUMENTS if not (folder / n).is_file())
-        infos.append(SpecInfo(
-            spec_id=spec_id,
-            title=match.title if match else "",
-            status=match.status if match else "untracked",
-            folder=folder,
-            missing_documents=missing,
-            tracker_line=match.line if match else None,
-        ))  # fmt: skip
+        infos.append(
+            SpecInfo(
+                spec_id=spec_id,
+                title=match.title if match else "",
+                status=match.status if match else "untracked",
+                folder=folder,
+                missing_documents=missing,
+                tracker_line=match.line if match else None,
+            )
+        )
     return infos
 
 

@@ -128,18 +128,26 @@ def _lint_task_table(shown: str, table: Table) -> list[Finding]:
             task_id = row.cells[id_column]
             if task_id in seen:
                 findings.append(
-                    Finding(shown, row.line, "task-id-unique",
-                            f"task id {task_id!r} already used on line {seen[task_id]}")
-                )  # fmt: skip
+                    Finding(
+                        shown,
+                        row.line,
+                        "task-id-unique",
+                        f"task id {task_id!r} already used on line {seen[task_id]}",
+                    )
+                )
             elif task_id:
                 seen[task_id] = row.line
         if status_column is not None and status_column < len(row.cells):
             status = row.cells[status_column]
             if status not in STATUSES:
                 findings.append(
-                    Finding(shown, row.line, "task-status",
-                            f"Status {status!r} is not one of {', '.join(STATUSES)}")
-                )  # fmt: skip
+                    Finding(
+                        shown,
+                        row.line,
+                        "task-status",
+                        f"Status {status!r} is not one of {', '.join(STATUSES)}",
+                    )
+                )
     return findings
 
 

@@ -13,9 +13,18 @@ from pathlib import Path
 from speckit.fsutil import read_text
 
 TRACKER_HEADER: tuple[str, ...] = (
-    "Order", "Task ID", "Title", "Status", "Owners", "PRD",
-    "Branch", "PR", "Last Validation", "Evidence", "Notes",
-)  # fmt: skip
+    "Order",
+    "Task ID",
+    "Title",
+    "Status",
+    "Owners",
+    "PRD",
+    "Branch",
+    "PR",
+    "Last Validation",
+    "Evidence",
+    "Notes",
+)
 STATUSES: tuple[str, ...] = ("Backlog", "In Progress", "In Review", "Blocked", "Done")
 
 _SEPARATOR_CELL = re.compile(r"^:?-{3,}:?$")
