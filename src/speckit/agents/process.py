@@ -23,6 +23,7 @@ STDERR_CAP = 1024 * 1024  # bytes of stderr kept in memory (and on disk)
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL
 LINGER = 1.0  # seconds to wait for output pipes to close after the tool exited
 _CHUNK = 64 * 1024
+_POLL = 0.05  # seconds between exit checks while the output pipes stay open
 
 # Process groups still alive, so that an interrupted run can kill them all.
 _LIVE_GROUPS: set[int] = set()
@@ -125,6 +126,20 @@ async def _terminate(proc: asyncio.subprocess.Process) -> None:
         kill_group(proc.pid, signal.SIGKILL)
 
 
+async def _exited(proc: asyncio.subprocess.Process, readers: set[asyncio.Task[None]]) -> None:
+    """Return once the tool itself has exited.
+
+    `proc.wait()` alone also waits for the output pipes to close, which never
+    happens while a background child of the tool holds them; so watch the
+    return code too.
+    """
+    while proc.returncode is None:
+        _done, pending = await asyncio.wait(readers, timeout=_POLL)
+        if not pending:
+            await proc.wait()
+            return
+
+
 def _decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
@@ -162,7 +177,7 @@ async def run_process(
     try:
         try:
             async with asyncio.timeout(timeout):
-                await proc.wait()
+                await _exited(proc, readers)
         except TimeoutError:
             timed_out = True
             await _terminate(proc)
