@@ -26,6 +26,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "speckit.cli.demo_cmd:demo", "Run the offline demo in a temp workspace."
     ),
     "guardrail": LazyCommand("speckit.cli.guardrail_cmd:guardrail", "Guardrail checks of a stage."),
+    "consensus": LazyCommand("speckit.cli.consensus_cmd:consensus", "Check or override a verdict."),
+    "telemetry": LazyCommand("speckit.cli.telemetry_cmd:telemetry", "Validate and sum telemetry."),
     # Each later command group adds its one line here.
 }
 

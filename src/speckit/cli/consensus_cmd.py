@@ -1,0 +1,250 @@
+"""`speckit consensus check | rejudge | override`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from speckit.cli.context import app
+
+if TYPE_CHECKING:
+    from speckit.consensus.rejudge import Verdict
+    from speckit.consensus.synthesis import HumanOverride
+    from speckit.workspace import Workspace
+
+EXIT_FOR = {"ok": 0, "conflict": 2, "degraded": 3}
+
+
+def evidence_spec(workspace: Workspace, reference: str) -> str:
+    """A SPEC id from the docs (prefix allowed) or, failing that, one with evidence on disk."""
+    from speckit.errors import UsageError
+    from speckit.specs.documents import resolve_spec
+    from speckit.specs.ids import check_spec_id
+
+    try:
+        return resolve_spec(workspace, reference)
+    except UsageError:
+        if (workspace.evidence_root / "consensus" / check_spec_id(reference)).is_dir():
+            return reference
+        raise
+
+
+@click.group()
+def consensus() -> None:
+    """Read, re-judge and override consensus verdicts.
+
+    \b
+    Verdicts: ok (exit 0), conflict (exit 2), degraded (exit 3).
+    """
+
+
+@consensus.command()
+@click.argument("spec")
+@click.argument("stage")
+@click.option("--json", "as_json", is_flag=True, help="Print the synthesis JSON.")
+@click.pass_context
+def check(ctx: click.Context, spec: str, stage: str, as_json: bool) -> None:
+    """Exit with the verdict of the newest synthesis of SPEC's STAGE.
+
+    A human override recorded for that synthesis is honoured.
+
+    \b
+    Exit codes: 0 ok, 2 conflict, 3 degraded, 1 no synthesis or unreadable.
+    """
+    from speckit.errors import SpeckitError
+    from speckit.evidence.bundle import latest_synthesis
+    from speckit.stages import parse_stage
+
+    workspace = app(ctx).workspace()
+    stage_name = parse_stage(stage)
+    spec_id = evidence_spec(workspace, spec)
+    found = latest_synthesis(workspace.evidence_root, spec_id, stage_name)
+    if found is None:
+        raise SpeckitError(
+            f"no synthesis for {stage_name} of {spec_id}: run 'speckit run "
+            f"{stage_name} {spec_id}' first"
+        )
+    path, data = found
+    override = data.get("override") if isinstance(data.get("override"), dict) else None
+    status = str(override["verdict"] if override else data["status"])
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        where = _relative(path, workspace.root)
+        click.echo(f"{spec_id} {stage_name}: {status}  ({where})")
+        if override:
+            click.echo(
+                f"  human override by {override.get('who')} at {override.get('when')}: "
+                f"{override.get('reason')} (verdict was {data['status']})"
+            )
+        for reason in data.get("reasons") or []:
+            click.echo(f"  {reason}")
+    ctx.exit(EXIT_FOR.get(status, 1))
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _verdict_json(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "folder": str(verdict.bundle.folder),
+        "stage": verdict.bundle.stage,
+        "key": verdict.bundle.key,
+        "status": verdict.synthesis.status,
+        "recorded_status": verdict.recorded_status,
+        "recorded_problem": verdict.recorded_problem,
+        "reasons": verdict.synthesis.reasons,
+        "notes": verdict.synthesis.notes,
+        "missing_agents": [m.model_dump() for m in verdict.synthesis.missing_agents],
+        "conflicts": verdict.synthesis.conflicts,
+        "agreements": [a.text for a in verdict.synthesis.agreements],
+    }
+
+
+@consensus.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--quorum",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Agents that must share an item for it to count as an agreement.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+def rejudge(path: Path, quorum: int, as_json: bool) -> None:
+    """Re-apply speckit's verdict rules to the bundles under PATH.
+
+    PATH is any folder holding evidence bundles (searched recursively), e.g.
+    evidence/consensus/<SPEC>, also bundles written by the earlier system.
+    Files are grouped into bundles by stage and timestamp; every bundle is
+    judged and printed with its reasons and the verdict it recorded itself.
+    Nothing is written.
+
+    \b
+    Exit codes: 0 bundles judged, 1 no bundle found under PATH.
+    """
+    from speckit.consensus.rejudge import rejudge as judge_all
+    from speckit.errors import SpeckitError
+
+    verdicts = judge_all(path, quorum=quorum)
+    if not verdicts:
+        raise SpeckitError(f"{path}: no evidence bundles (spec-<stage>_<timestamp>_*.json) found")
+    if as_json:
+        click.echo(json.dumps([_verdict_json(v) for v in verdicts], indent=2))
+        return
+    for verdict in verdicts:
+        bundle, synthesis = verdict.bundle, verdict.synthesis
+        recorded = verdict.recorded_status or "-"
+        if verdict.recorded_problem:
+            recorded += f"; {verdict.recorded_problem}"
+        changed = "" if verdict.recorded_status == synthesis.status else "  ← differs"
+        click.echo(
+            f"{bundle.folder.name} {bundle.command} {bundle.key}: {synthesis.status}"
+            f"  (recorded: {recorded}){changed}"
+        )
+        for reason in synthesis.reasons:
+            click.echo(f"  {reason}")
+        for note in synthesis.notes:
+            click.echo(f"  note: {note}")
+
+
+def _who(root: Path) -> str:
+    import os
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "config", "user.name"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        name = done.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        name = ""
+    return name or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+@consensus.command()
+@click.argument("spec")
+@click.argument("stage")
+@click.option(
+    "--verdict",
+    required=True,
+    type=click.Choice(["ok", "degraded", "conflict"]),
+    help="The verdict to record.",
+)
+@click.option("--reason", required=True, help="Why (one line; kept as evidence).")
+@click.pass_context
+def override(ctx: click.Context, spec: str, stage: str, verdict: str, reason: str) -> None:
+    """Record a human override of the newest verdict of SPEC's STAGE.
+
+    Writes spec-<stage>_<key>_override.json next to the synthesis (who: git
+    user.name or $USER; when; why) and a telemetry line; `consensus check`
+    and the pipeline then honour the new verdict for that run.
+    """
+    from speckit.consensus.synthesis import HumanOverride
+    from speckit.errors import SpeckitError, UsageError
+    from speckit.evidence.bundle import latest_synthesis
+    from speckit.evidence.naming import parse_name, utc_timestamp
+    from speckit.evidence.overrides import record_override
+    from speckit.stages import parse_stage
+
+    text = " ".join(reason.split())
+    if not text or len(text) > 500:
+        raise UsageError("--reason must be one line of 1 to 500 characters")
+    workspace = app(ctx).workspace()
+    stage_name = parse_stage(stage)
+    spec_id = evidence_spec(workspace, spec)
+    found = latest_synthesis(workspace.evidence_root, spec_id, stage_name)
+    name = parse_name(found[0].name) if found else None
+    if found is None or name is None:
+        raise SpeckitError(f"no synthesis for {stage_name} of {spec_id} to override")
+    path, data = found
+    previous = str((data.get("override") or {}).get("verdict") or data["status"])
+    record = HumanOverride.model_validate(
+        {
+            "verdict": verdict,
+            "previous_status": previous,
+            "reason": text,
+            "who": _who(workspace.root),
+            "when": utc_timestamp(),
+            "synthesis": path.name,
+        }
+    )
+    written = record_override(path.parent, name.command, name.key, record.model_dump())
+    telemetry_path = _override_telemetry(workspace, data, record, name.key, [written, path])
+    shown = _relative(telemetry_path, workspace.root) if telemetry_path else "off"
+    click.echo(f"recorded  {spec_id} {stage_name}: {verdict} (was {previous}) by {record.who}")
+    click.echo(f"evidence  {_relative(written, workspace.root)}")
+    click.echo(f"telemetry {shown}")
+
+
+def _override_telemetry(
+    workspace: Workspace,
+    synthesis: dict[str, Any],
+    record: HumanOverride,
+    key: str,
+    artifacts: list[Path],
+) -> Path | None:
+    from speckit.evidence.jsonl import append_line
+    from speckit.evidence.naming import bundle_file
+    from speckit.telemetry import telemetry_enabled
+    from speckit.telemetry.record import override_record
+
+    if not telemetry_enabled(workspace.config.telemetry.enabled):
+        return None
+    folder = artifacts[-1].parent
+    path = folder / bundle_file(str(synthesis.get("stage")), key, "telemetry", "jsonl")
+    paths = [_relative(p, workspace.root) for p in artifacts]
+    append_line(path, override_record(synthesis, record, key, paths, f"override-{record.when}"))
+    return path

@@ -1,0 +1,172 @@
+"""Re-apply speckit's verdict rules to bundles already on disk (speckit's or the earlier system's).
+
+The per-agent files hold an agent's parsed answer or an error stub, not an
+`AgentResult`; `bundle_results` turns them (with their `_metrics.json`) back
+into results that `synthesize` can judge.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args
+
+from speckit.agents.result import AgentResult, AgentStatus, Usage
+from speckit.consensus.schemas import REQUIRED_FIELD, required_value
+from speckit.consensus.synthesis import Synthesis, synthesize
+from speckit.evidence.naming import EvidenceName, key_order, parse_name
+
+
+@dataclass
+class BundleFiles:
+    folder: Path
+    command: str
+    key: str
+    agents: dict[str, Path] = field(default_factory=dict)
+    metrics: dict[str, Path] = field(default_factory=dict)
+    synthesis: Path | None = None
+
+    @property
+    def stage(self) -> str:
+        return self.command.removeprefix("spec-")
+
+
+@dataclass
+class Verdict:
+    bundle: BundleFiles
+    synthesis: Synthesis
+    recorded_status: str | None  # what the bundle's own synthesis said
+    recorded_problem: str | None  # why that synthesis cannot be trusted, if so
+
+
+def find_bundles(root: Path) -> list[BundleFiles]:
+    """Every bundle under `root` (a folder, searched recursively), oldest first per folder."""
+    bundles: dict[tuple[Path, str, str], BundleFiles] = {}
+    for path in sorted(root.rglob("spec-*.json")):
+        name = parse_name(path.name)
+        if name is None or name.kind in ("raw", "override", "telemetry"):
+            continue
+        if name.stage not in REQUIRED_FIELD:
+            continue
+        entry = bundles.setdefault(
+            (path.parent, name.command, name.key), BundleFiles(path.parent, name.command, name.key)
+        )
+        _add(entry, name, path)
+    return sorted(bundles.values(), key=lambda b: (str(b.folder), b.command, key_order(b.key)))
+
+
+def _add(entry: BundleFiles, name: EvidenceName, path: Path) -> None:
+    if name.kind == "synthesis":
+        entry.synthesis = path
+    elif name.kind == "metrics" and name.agent:
+        entry.metrics[name.agent] = path
+    elif name.kind == "agent" and name.agent:
+        entry.agents[name.agent] = path
+
+
+def _load(path: Path | None) -> tuple[Any, str | None]:
+    if path is None:
+        return None, None
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), None
+    except (OSError, ValueError) as exc:
+        return None, f"unreadable {path.name}: {exc}"
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _failure(stated: str) -> AgentStatus:
+    """A recorded failure status as an AgentStatus (the earlier system wrote "error")."""
+    for status in get_args(AgentStatus):
+        if status == stated and status != "ok":
+            return status  # type: ignore[no-any-return]
+    return "failed"
+
+
+def _result(
+    stage: str, agent: str, answer_path: Path | None, metrics: dict[str, Any]
+) -> AgentResult:
+    """An AgentResult rebuilt from an answer file (or error stub) and its metrics."""
+    usage = Usage(
+        input_tokens=_int(metrics.get("prompt_tokens")),
+        output_tokens=_int(metrics.get("completion_tokens")),
+        reasoning_tokens=_int(metrics.get("reasoning_tokens")),
+        cache_read_tokens=_int(metrics.get("cache_read_tokens")),
+    )
+    cost = metrics.get("cost_usd")
+    common: dict[str, Any] = {
+        "agent": agent,
+        "driver": str(metrics.get("driver") or "recorded"),
+        "model": str(metrics.get("model_id") or ""),
+        "role": str(metrics.get("role") or "proposer"),
+        "usage": usage,
+        "latency_ms": _int(metrics.get("latency_ms")) or 0,
+        "cost_usd": cost if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
+    }
+    data, problem = _load(answer_path)
+    metrics_status = str(metrics.get("status") or "")
+    if answer_path is None:
+        error = str(metrics.get("error") or "no answer file in the bundle")
+        return AgentResult(**common, status=_failure(metrics_status), error=error)
+    if problem is not None:
+        return AgentResult(**common, status="invalid", error=problem)
+    if isinstance(data, dict) and _is_stub(stage, data):
+        status = _failure(str(data.get("status") or metrics_status))
+        return AgentResult(**common, status=status, error=str(data.get("error") or status))
+    parsed = data if isinstance(data, dict) else None
+    text = "" if parsed is not None else json.dumps(data)
+    return AgentResult(**common, status="ok", parsed=parsed, text=text)
+
+
+def _is_stub(stage: str, data: dict[str, Any]) -> bool:
+    """An error stub: carries an `error` and not the stage's required answer."""
+    return bool(data.get("error")) and required_value(stage, data) is None
+
+
+def bundle_results(bundle: BundleFiles) -> tuple[list[str], list[AgentResult]]:
+    """(expected agents, results) of a bundle on disk."""
+    recorded, _problem = _load(bundle.synthesis)
+    expected = list(dict.fromkeys([*bundle.agents, *bundle.metrics]))
+    if isinstance(recorded, dict) and isinstance(recorded.get("expected_agents"), list):
+        expected = list(dict.fromkeys([*map(str, recorded["expected_agents"]), *expected]))
+    results = []
+    for agent in expected:
+        metrics, _ = _load(bundle.metrics.get(agent))
+        results.append(
+            _result(
+                bundle.stage,
+                agent,
+                bundle.agents.get(agent),
+                metrics if isinstance(metrics, dict) else {},
+            )
+        )
+    return expected, results
+
+
+def _recorded(bundle: BundleFiles) -> tuple[str | None, str | None]:
+    from speckit.telemetry.validate import placeholders
+
+    if bundle.synthesis is None:
+        return None, "no synthesis file"
+    data, problem = _load(bundle.synthesis)
+    if problem is not None or not isinstance(data, dict):
+        return None, problem or "synthesis is not a JSON object"
+    found = placeholders(bundle.synthesis.read_text(encoding="utf-8", errors="replace"))
+    status = data.get("status")
+    note = f"unexpanded placeholders {', '.join(found)}" if found else None
+    return (str(status) if status is not None else None), note
+
+
+def rejudge(root: Path, quorum: int = 2) -> list[Verdict]:
+    """Judge every bundle under `root` by speckit's rules."""
+    verdicts = []
+    for bundle in find_bundles(root):
+        expected, results = bundle_results(bundle)
+        synthesis = synthesize(bundle.stage, bundle.folder.name, expected, results, quorum=quorum)
+        synthesis.timestamp = bundle.key.split("Z")[0] + "Z"
+        recorded, problem = _recorded(bundle)
+        verdicts.append(Verdict(bundle, synthesis, recorded, problem))
+    return verdicts

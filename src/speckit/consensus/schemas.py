@@ -1,0 +1,140 @@
+"""Per-stage answer shapes (design §4): the JSON Schema given to agents and a fast check.
+
+The required field per stage is a contract kept from the earlier system; any
+other field is allowed and kept. `check_answer` is hand-written so its reason
+fits on one line and names the exact field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+REQUIRED_FIELD: dict[str, str] = {
+    "plan": "final_plan.work_breakdown",
+    "tasks": "validated_tasks",
+    "implement": "checklist",
+    "validate": "decision",
+    "audit": "recommendation",
+    "unlock": "decision",
+}
+# Keys an item object may use for its text, per list stage (first present wins).
+ITEM_KEYS: dict[str, tuple[str, ...]] = {
+    "plan": ("step",),
+    "tasks": ("task", "title"),
+    "implement": ("step",),
+}
+CATEGORICAL = frozenset({"validate", "audit", "unlock"})
+DECISIONS = ("approve", "reject")
+# Free-text lists that categorical stages use for their reasons.
+REASON_FIELD: dict[str, str] = {"validate": "reasons", "audit": "conditions", "unlock": "reasons"}
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+CONSENSUS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "What you agree with and what you dispute in the other proposals.",
+    "properties": {"agreements": _STRINGS, "conflicts": _STRINGS},
+}
+
+
+def _stage_name(stage: str) -> str:
+    name = stage.removeprefix("spec-")
+    if name not in REQUIRED_FIELD:
+        raise ValueError(f"unknown stage {stage!r}")
+    return name
+
+
+def _item_list(keys: tuple[str, ...]) -> dict[str, Any]:
+    objects = [
+        {"type": "object", "required": [key], "properties": {key: {"type": "string"}}}
+        for key in keys
+    ]
+    return {
+        "type": "array",
+        "minItems": 1,
+        "items": {"anyOf": [{"type": "string", "minLength": 1}, *objects]},
+    }
+
+
+def stage_schema(stage: str) -> dict[str, Any]:
+    """JSON Schema of the one object an agent must answer with in `stage`."""
+    name = _stage_name(stage)
+    properties: dict[str, Any] = {"consensus": CONSENSUS_SCHEMA}
+    required: list[str]
+    if name == "plan":
+        properties["final_plan"] = {
+            "type": "object",
+            "required": ["work_breakdown"],
+            "properties": {
+                "work_breakdown": _item_list(ITEM_KEYS["plan"]),
+                "acceptance_mapping": {"type": "array"},
+                "risks": {"type": "array"},
+            },
+        }
+        required = ["final_plan"]
+    elif name in CATEGORICAL:
+        field = REQUIRED_FIELD[name]
+        properties[field] = {"type": "string", "enum": list(DECISIONS)}
+        properties[REASON_FIELD[name]] = _STRINGS
+        required = [field]
+    else:
+        properties[REQUIRED_FIELD[name]] = _item_list(ITEM_KEYS[name])
+        required = [REQUIRED_FIELD[name]]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"speckit {name} answer",
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": True,
+    }
+
+
+def required_value(stage: str, data: dict[str, Any]) -> Any:
+    """The value at the stage's required (dotted) field, or None when absent."""
+    value: Any = data
+    for part in REQUIRED_FIELD[_stage_name(stage)].split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def item_text(stage: str, item: Any) -> str | None:
+    """The text of one list item: a string, or the stage's key in an object."""
+    if isinstance(item, str):
+        return item.strip() or None
+    if isinstance(item, dict):
+        for key in ITEM_KEYS.get(_stage_name(stage), ()):
+            value = item.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    return None
+
+
+def check_answer(stage: str, data: dict[str, Any] | None) -> str | None:
+    """None when `data` is a valid answer for `stage`, else a one-line reason."""
+    name = _stage_name(stage)
+    field = REQUIRED_FIELD[name]
+    if data is None:
+        return "no JSON object in the output"
+    if not isinstance(data, dict):
+        return "the answer is not a JSON object"
+    consensus = data.get("consensus")
+    if consensus is not None and not isinstance(consensus, dict):
+        return "consensus must be an object with agreements and conflicts lists"
+    value = required_value(name, data)
+    if value is None:
+        return f"missing required field {field}"
+    if name in CATEGORICAL:
+        if not isinstance(value, str) or value.strip().lower() not in DECISIONS:
+            return f"{field} must be 'approve' or 'reject', got {str(value)[:40]!r}"
+        return None
+    if not isinstance(value, list):
+        return f"{field} must be a list, got {type(value).__name__}"
+    if not value:
+        return f"{field} is empty"
+    keys = " or ".join(repr(k) for k in ITEM_KEYS[name])
+    for index, item in enumerate(value):
+        if item_text(name, item) is None:
+            return f"{field}[{index}] is neither a non-empty string nor an object with {keys}"
+    return None

@@ -1,0 +1,356 @@
+"""The verdict of one stage run, by the rules of design §4, applied in code.
+
+1. An expected agent that is missing, failed, timed out or answered invalid JSON
+   makes the run `degraded` (listed in `missing_agents` with the reason).
+2. `conflict` when a valid answer reports conflicts or categorical answers
+   differ; conflict wins over degraded. A reported "conflict" that only says
+   another agent failed is a failure (rule 1), recorded as a note.
+3. Otherwise `ok`. Agreements: items at least `quorum` agents share (fuzzy
+   match); items one agent raised are kept as `unique`.
+4. An arbiter's ruling is recorded and may turn a conflict into ok.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from speckit.agents.result import AgentResult
+from speckit.consensus.extract import extract_json
+from speckit.consensus.items import decision_of, failure_note, group_items, reported, stage_items
+from speckit.consensus.schemas import check_answer
+
+Status = Literal["ok", "degraded", "conflict"]
+SYNTHESIS_VERSION = 1
+
+
+class MissingAgent(BaseModel):
+    agent: str
+    status: str  # failed | timeout | invalid | missing | cancelled
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.agent} ({self.status}: {self.reason})"
+
+
+class AgentSummary(BaseModel):
+    """One agent's part in the run, as the synthesis saw it."""
+
+    agent: str
+    role: str = "proposer"
+    driver: str = ""
+    model: str = ""
+    status: str  # the judged status: ok, or why the answer did not count
+    valid: bool = False
+    reason: str | None = None
+    decision: str | None = None
+    items: int = 0
+    conflicts_reported: int = 0
+    summary: str = ""
+    total_tokens: int | None = None
+    latency_ms: int = 0
+    cost_usd: float | None = None
+    cost_source: str = "unknown"
+
+
+class Agreement(BaseModel):
+    text: str
+    agents: list[str]
+    variants: dict[str, str] = Field(default_factory=dict)
+
+
+class UniqueItem(BaseModel):
+    agent: str
+    text: str
+
+
+class ConflictDetail(BaseModel):
+    kind: Literal["reported", "decision"]
+    text: str
+    agents: list[str]
+
+
+class ConsensusSummary(BaseModel):
+    """The earlier system's `consensus{agreements, conflicts}` block (strings only)."""
+
+    agreements: list[str] = Field(default_factory=list)
+    conflicts: list[str] = Field(default_factory=list)
+
+
+class ArbiterBlock(BaseModel):
+    agent: str
+    status: str
+    resolved: bool = False
+    previous_status: str
+    decision: str | None = None
+    rationale: str | None = None
+    reason: str | None = None
+    model: str = ""
+    latency_ms: int = 0
+    total_tokens: int | None = None
+    cost_usd: float | None = None
+    cost_source: str = "unknown"
+
+
+class HumanOverride(BaseModel):
+    verdict: Status
+    previous_status: str
+    reason: str
+    who: str
+    when: str
+    synthesis: str = ""
+
+
+class Synthesis(BaseModel):
+    """What one stage run concluded; `to_json()` is the `_synthesis.json` content."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    synthesis_version: int = Field(default=SYNTHESIS_VERSION, alias="synthesisVersion")
+    stage: str  # evidence name, e.g. spec-plan (as the earlier system wrote it)
+    spec_id: str = Field(alias="specId")
+    timestamp: str = ""
+    session_id: str = Field(default="", alias="sessionId")
+    prompt_version: str = ""
+    status: Status
+    reasons: list[str] = Field(default_factory=list)
+    quorum: int = 2
+    expected_agents: list[str] = Field(default_factory=list)
+    agents: list[AgentSummary] = Field(default_factory=list)
+    consensus: ConsensusSummary = Field(default_factory=ConsensusSummary)
+    agreements: list[Agreement] = Field(default_factory=list)
+    partial: list[Agreement] = Field(default_factory=list)  # shared, but by fewer than quorum
+    unique: list[UniqueItem] = Field(default_factory=list)
+    conflicts: list[str] = Field(default_factory=list)
+    conflict_details: list[ConflictDetail] = Field(default_factory=list)
+    missing_agents: list[MissingAgent] = Field(default_factory=list)
+    decision: str | None = None
+    decisions: dict[str, str] = Field(default_factory=dict)
+    arbiter: ArbiterBlock | None = None
+    arbiter_override: bool = False
+    override: HumanOverride | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def effective_status(self) -> Status:
+        """The verdict after a human override, if one was recorded."""
+        return self.override.verdict if self.override else self.status
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+
+def _agreement(text: str, members: dict[str, str]) -> Agreement:
+    return Agreement(text=text, agents=list(members), variants=dict(members))
+
+
+def _answer(result: AgentResult) -> dict[str, Any] | None:
+    return result.parsed if result.parsed is not None else extract_json(result.text)
+
+
+def _summary_text(stage: str, items: list[str], decision: str | None) -> str:
+    if decision:
+        return f"{decision} ({len(items)} reasons)" if items else decision
+    label = {"plan": "work items", "tasks": "tasks", "implement": "checklist steps"}
+    return f"{len(items)} {label.get(stage, 'items')}"
+
+
+def _judge(stage: str, result: AgentResult | None, agent: str) -> tuple[AgentSummary, Any]:
+    """Summary of one agent plus its answer (None unless valid)."""
+    if result is None:
+        reason = "no result: the agent did not run"
+        return AgentSummary(agent=agent, status="missing", reason=reason), None
+    base = AgentSummary(
+        agent=agent,
+        role=result.role,
+        driver=result.driver,
+        model=result.model,
+        status=result.status,
+        total_tokens=result.usage.total_tokens,
+        latency_ms=result.latency_ms,
+        cost_usd=result.cost_usd,
+        cost_source=result.cost_source,
+    )
+    if result.status != "ok":
+        base.reason = result.error or f"agent {result.status}"
+        return base, None
+    data = _answer(result)
+    problem = check_answer(stage, data)
+    if problem is not None:
+        base.status, base.reason = "invalid", problem
+        return base, None
+    base.valid = True
+    return base, data
+
+
+def synthesize(
+    stage: str,
+    spec_id: str,
+    expected_agents: list[str],
+    results: list[AgentResult],
+    quorum: int = 2,
+) -> Synthesis:
+    """Judge one stage run: every expected agent's answer, agreements, conflicts, verdict."""
+    name = stage.removeprefix("spec-")
+    check_answer(name, {})  # raises ValueError for an unknown stage
+    by_agent: dict[str, AgentResult] = {}
+    for result in results:
+        by_agent.setdefault(result.agent, result)
+    participants = list(dict.fromkeys([*expected_agents, *by_agent]))
+    summaries: list[AgentSummary] = []
+    answers: dict[str, dict[str, Any]] = {}
+    for agent in participants:
+        summary, data = _judge(name, by_agent.get(agent), agent)
+        summaries.append(summary)
+        if data is not None:
+            answers[agent] = data
+    missing = [
+        MissingAgent(agent=s.agent, status=s.status, reason=s.reason or s.status)
+        for s in summaries
+        if not s.valid
+    ]
+    failed_names = [m.agent for m in missing]
+    notes: list[str] = []
+    items_by_agent: dict[str, list[str]] = {}
+    reported_conflicts: dict[str, list[str]] = {}
+    decisions: dict[str, str] = {}
+    for summary in summaries:
+        data = answers.get(summary.agent)
+        if data is None:
+            continue
+        items_by_agent[summary.agent] = stage_items(name, data)
+        summary.items = len(items_by_agent[summary.agent])
+        decision = decision_of(name, data)
+        if decision is not None:
+            decisions[summary.agent] = summary.decision = decision
+        summary.summary = _summary_text(name, items_by_agent[summary.agent], decision)
+        for text in reported(data, "conflicts"):
+            about = failure_note(text, failed_names)
+            if about is not None:
+                notes.append(
+                    f"{summary.agent} reported {text!r}: counted as {about} missing, "
+                    "not as a disagreement"
+                )
+                continue
+            reported_conflicts.setdefault(text, []).append(summary.agent)
+            summary.conflicts_reported += 1
+    details = [
+        ConflictDetail(kind="reported", text=text, agents=agents)
+        for text, agents in reported_conflicts.items()
+    ]
+    if len(set(decisions.values())) > 1:
+        split = ", ".join(f"{a} {d}" for a, d in decisions.items())
+        field = "recommendation" if name == "audit" else "decision"
+        details.insert(
+            0,
+            ConflictDetail(
+                kind="decision", text=f"{field}s differ: {split}", agents=list(decisions)
+            ),
+        )
+    groups = group_items(items_by_agent)
+    need = max(quorum, 1)
+    agreements = [_agreement(g.text, g.members) for g in groups if len(g.members) >= need]
+    partial = [_agreement(g.text, g.members) for g in groups if 1 < len(g.members) < need]
+    unique = [
+        UniqueItem(agent=next(iter(g.members)), text=g.text)
+        for g in groups
+        if len(g.members) == 1 and need > 1
+    ]
+    reasons: list[str] = []
+    conflicts = [
+        d.text if d.kind == "decision" else f"{', '.join(d.agents)}: {d.text}" for d in details
+    ]
+    if details:
+        status: Status = "conflict"
+        reasons.extend(f"conflict: {c}" for c in conflicts)
+    elif missing:
+        status = "degraded"
+    else:
+        status = "ok"
+    reasons.extend(f"missing: {m}" for m in missing)
+    if not answers:
+        reasons.append("no agent gave a valid answer")
+    if status == "ok":
+        reasons.append(f"all {len(answers)} agents answered validly; no conflicts")
+    shared = sorted(set(decisions.values()))
+    return Synthesis(
+        stage=f"spec-{name}",
+        specId=spec_id,
+        status=status,
+        reasons=reasons,
+        quorum=quorum,
+        expected_agents=list(expected_agents),
+        agents=summaries,
+        consensus=ConsensusSummary(agreements=[a.text for a in agreements], conflicts=conflicts),
+        agreements=agreements,
+        partial=partial,
+        unique=unique,
+        conflicts=conflicts,
+        conflict_details=details,
+        missing_agents=missing,
+        decision=shared[0] if len(shared) == 1 else None,
+        decisions=decisions,
+        notes=notes,
+    )
+
+
+def arbiter_schema(stage: str) -> dict[str, Any]:
+    """The arbiter answers like an agent of the stage, plus `resolved` and `rationale`."""
+    from speckit.consensus.schemas import stage_schema
+
+    schema = stage_schema(stage)
+    schema["properties"] = {
+        **schema["properties"],
+        "resolved": {"type": "boolean", "description": "false if the conflict cannot be settled"},
+        "rationale": {"type": "string"},
+    }
+    schema["required"] = [*schema["required"], "resolved"]
+    return schema
+
+
+def apply_arbiter(synthesis: Synthesis, ruling: AgentResult) -> Synthesis:
+    """Record the arbiter's ruling; a valid ruling on a conflict settles it (arbiter_override)."""
+    stage = synthesis.stage.removeprefix("spec-")
+    result = synthesis.model_copy(deep=True)
+    block = ArbiterBlock(
+        agent=ruling.agent,
+        status=ruling.status,
+        previous_status=synthesis.status,
+        model=ruling.model,
+        latency_ms=ruling.latency_ms,
+        total_tokens=ruling.usage.total_tokens,
+        cost_usd=ruling.cost_usd,
+        cost_source=ruling.cost_source,
+    )
+    result.arbiter = block
+    if ruling.status != "ok":
+        block.reason = ruling.error or f"arbiter {ruling.status}"
+        result.notes.append(f"arbiter {ruling.agent} {ruling.status}: the conflict stands")
+        return result
+    data = _answer(ruling)
+    problem = check_answer(stage, data)
+    if data is not None:
+        rationale = data.get("rationale")
+        block.rationale = rationale if isinstance(rationale, str) else None
+        block.decision = decision_of(stage, data)
+    if problem is not None or data is None:
+        block.status, block.reason = "invalid", problem
+        result.notes.append(f"arbiter {ruling.agent} answer invalid ({problem}): conflict stands")
+        return result
+    if data.get("resolved") is False:
+        block.reason = "the arbiter could not settle the conflict"
+        result.notes.append(f"arbiter {ruling.agent} did not resolve the conflict")
+        return result
+    if synthesis.status != "conflict":
+        block.reason = f"consulted on a {synthesis.status} run: verdict unchanged"
+        return result
+    block.resolved = True
+    result.status = "degraded" if result.missing_agents else "ok"
+    result.arbiter_override = True
+    if block.decision is not None:
+        result.decision = block.decision
+    result.reasons.insert(
+        0, f"arbiter {ruling.agent} resolved the conflict (was conflict, now {result.status})"
+    )
+    return result

@@ -1,0 +1,93 @@
+"""Evidence file names: `spec-<stage>_<key>_<suffix>.json[l]`, parsed and built in one place.
+
+`<key>` is the run's UTC timestamp `YYYY-MM-DDTHH:MM:SSZ`, with `-N` appended
+when a second run of the same SPEC and stage claimed the same second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
+_TIMESTAMP = re.compile(rf"^{TIMESTAMP}$")
+_NAME = re.compile(
+    rf"^(?P<command>spec-[a-z]+)_(?P<key>{TIMESTAMP}(?:-(?P<seq>\d+))?)_(?P<rest>.+)"
+    r"\.(?P<ext>jsonl|json)$"
+)
+_AGENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+Kind = Literal["agent", "metrics", "synthesis", "telemetry", "override", "raw"]
+RESERVED_AGENT_NAMES = frozenset({"synthesis", "telemetry", "override", "arbiter"})
+
+
+@dataclass(frozen=True)
+class EvidenceName:
+    command: str  # spec-plan
+    key: str  # 2025-10-05T04:31:14Z or 2025-10-05T04:31:14Z-2
+    kind: Kind
+    agent: str | None = None
+
+    @property
+    def stage(self) -> str:
+        return self.command.removeprefix("spec-")
+
+    @property
+    def sort_key(self) -> tuple[str, int]:
+        return key_order(self.key)
+
+
+def key_order(key: str) -> tuple[str, int]:
+    """Sort order of run keys: by timestamp, then by the `-N` sequence number."""
+    stamp, _, seq = key.partition("Z-")
+    return (stamp.rstrip("Z") + "Z", int(seq) if seq.isdigit() else 1)
+
+
+def is_timestamp(text: str) -> bool:
+    return bool(_TIMESTAMP.match(text))
+
+
+def parse_name(name: str) -> EvidenceName | None:
+    """What an evidence file is, from its name; None for other files (temp files, .txt, …)."""
+    if name.startswith("."):
+        return None
+    match = _NAME.match(name)
+    if match is None:
+        return None
+    command, key, rest, ext = match["command"], match["key"], match["rest"], match["ext"]
+    if ext == "jsonl":
+        return EvidenceName(command, key, "telemetry") if rest == "telemetry" else None
+    if rest in ("synthesis", "override"):
+        return EvidenceName(command, key, rest)  # type: ignore[arg-type]
+    if rest.endswith("_raw"):
+        return EvidenceName(command, key, "raw", rest.removesuffix("_raw"))
+    if rest.endswith("_metrics"):
+        return EvidenceName(command, key, "metrics", rest.removesuffix("_metrics"))
+    return EvidenceName(command, key, "agent", rest)
+
+
+def check_agent_name(agent: str) -> str:
+    """Agent names become file-name parts: refuse anything that would be ambiguous or unsafe."""
+    from speckit.errors import SpeckitError
+
+    if (
+        not _AGENT.match(agent)
+        or agent in RESERVED_AGENT_NAMES
+        or agent.endswith(("_metrics", "_raw"))
+    ):
+        raise SpeckitError(
+            f"agent name {agent!r} cannot be used in evidence file names: use letters, digits, "
+            "'_', '-', '.', not 'synthesis'/'telemetry'/'override'/'arbiter' or a _metrics/_raw end"
+        )
+    return agent
+
+
+def utc_timestamp(now: dt.datetime | None = None) -> str:
+    """`YYYY-MM-DDTHH:MM:SSZ` for `now` (default: the current time)."""
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def bundle_file(command: str, key: str, suffix: str, ext: str = "json") -> str:
+    return f"{command}_{key}_{suffix}.{ext}"

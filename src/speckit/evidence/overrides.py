@@ -1,0 +1,56 @@
+"""Human overrides of a run's verdict: who, when, why, which verdict (design §4 rule 5).
+
+Stored next to the synthesis they apply to as `spec-<stage>_<key>_override.json`
+(the newest override plus the history of earlier ones), written atomically
+under a lock so two people overriding at once both end up in the history.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from speckit.evidence.naming import bundle_file
+from speckit.fsutil import atomic_write_json
+
+
+def override_path(folder: Path, command: str, key: str) -> Path:
+    return folder / bundle_file(command, key, "override")
+
+
+def read_override(folder: Path, command: str, key: str) -> dict[str, Any] | None:
+    """The newest override of run `key`, or None."""
+    path = override_path(folder, command, key)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None
+    current = data.get("override") if isinstance(data, dict) else None
+    return current if isinstance(current, dict) else None
+
+
+def record_override(folder: Path, command: str, key: str, override: dict[str, Any]) -> Path:
+    """Make `override` the current one for run `key`, keeping earlier ones in `history`."""
+    path = override_path(folder, command, key)
+    lock = folder / f".{command}_{key}.override.lock"
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        history: list[Any] = []
+        try:
+            earlier = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(earlier, dict):
+                history = [*earlier.get("history", []), earlier.get("override")]
+        except (OSError, ValueError):
+            pass
+        atomic_write_json(
+            path, {"schemaVersion": 1, "override": override, "history": [h for h in history if h]}
+        )
+    finally:
+        os.close(fd)
+    return path

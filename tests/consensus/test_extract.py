@@ -1,0 +1,84 @@
+"""extract_json: raw JSON, fenced blocks, prose around it; never raises (hypothesis)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from speckit.consensus.extract import extract_json
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+objects = st.dictionaries(st.text(max_size=10), json_values, max_size=5)
+# Prose that cannot itself contain an object or a fence.
+prose = st.text(alphabet=st.characters(blacklist_characters="{}`"), max_size=80)
+
+
+def test_raw_json_object() -> None:
+    assert extract_json('{"decision": "approve"}') == {"decision": "approve"}
+
+
+def test_fenced_block_with_prose_around() -> None:
+    text = 'I checked the repo.\n```json\n{"decision": "reject", "reasons": ["x"]}\n```\nDone.'
+    assert extract_json(text) == {"decision": "reject", "reasons": ["x"]}
+
+
+def test_fenced_block_wins_over_a_small_object_in_the_prose() -> None:
+    text = 'Input was {"a": 1}.\n\n```json\n{"decision": "approve"}\n```\n'
+    assert extract_json(text) == {"decision": "approve"}
+
+
+def test_prose_with_braces_before_the_answer() -> None:
+    text = 'Use {placeholder} syntax. Answer: {"checklist": ["a"]} trailing'
+    assert extract_json(text) == {"checklist": ["a"]}
+
+
+def test_unclosed_fence_still_finds_the_object() -> None:
+    assert extract_json('```json\n{"x": [1, 2]}\n') == {"x": [1, 2]}
+
+
+def test_double_encoded_json_string() -> None:
+    assert extract_json(json.dumps(json.dumps({"a": 1}))) == {"a": 1}
+
+
+def test_no_object_gives_none() -> None:
+    for text in ["", "   ", "no json here", "[1, 2, 3]", '{"broken": ', "```json\n[1]\n```"]:
+        assert extract_json(text) is None, text
+
+
+@given(objects)
+def test_any_object_round_trips(data: dict[str, Any]) -> None:
+    assert extract_json(json.dumps(data)) == data
+    assert extract_json(json.dumps(data, indent=2)) == data
+
+
+@given(objects, prose, prose)
+def test_object_inside_prose_is_found(data: dict[str, Any], before: str, after: str) -> None:
+    assert extract_json(f"{before} {json.dumps(data)} {after}") == data
+
+
+@given(objects, prose, prose)
+def test_fenced_object_inside_prose_is_found(data: dict[str, Any], before: str, after: str) -> None:
+    text = f"{before}\n```json\n{json.dumps(data, indent=2)}\n```\n{after}"
+    assert extract_json(text) == data
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_raises_and_yields_an_object_or_none(text: str) -> None:
+    found = extract_json(text)
+    assert found is None or isinstance(found, dict)
+    if found is not None:  # what we extract is itself extractable unchanged
+        assert extract_json(json.dumps(found)) == found
