@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from speckit.agents.runner import run_agent
 from speckit.config import PriceOverride
 from tests.agents.conftest import make_agent, make_request, run
 from tests.conftest import AGENT_CLI_FIXTURES
-from tests.fakes import CASES, read_calls, set_case
+from tests.fakes import CASES, FakeCase, read_calls, set_case
 
 NO_USAGE = (None, None, None, None, None)
 
@@ -346,19 +347,17 @@ def test_claude_reported_cost_wins_over_an_override(fake_bin: Path, tmp_path: Pa
     assert (result.cost_usd, result.cost_source) == (0.0014483999999999999, "reported")
 
 
-def test_stage_without_json_in_the_answer_is_invalid(fake_bin: Path, tmp_path: Path) -> None:
-    from tests.fakes import FakeCase
+def codex_answer(text: str) -> FakeCase:
+    """A codex event stream whose agent message is `text`."""
+    events = [
+        {"type": "item.completed", "item": {"id": "i", "type": "agent_message", "text": text}},
+        {"type": "turn.completed", "usage": {"input_tokens": 10, "output_tokens": 5}},
+    ]
+    return FakeCase(stdout_text="".join(json.dumps(e) + "\n" for e in events))
 
-    set_case(
-        fake_bin,
-        "codex",
-        FakeCase(
-            stdout_text=(
-                '{"type":"item.completed","item":{"id":"i","type":"agent_message","text":"I think it is fine."}}\n'
-                '{"type":"turn.completed","usage":{"input_tokens":10,"output_tokens":5}}\n'
-            )
-        ),
-    )
+
+def test_stage_without_json_in_the_answer_is_invalid(fake_bin: Path, tmp_path: Path) -> None:
+    set_case(fake_bin, "codex", codex_answer("I think it is fine."))
     result = run(run_agent(make_request(make_agent("codex"), tmp_path, stage="validate")))
     assert result.status == "invalid"
     assert result.text == "I think it is fine."
@@ -368,21 +367,8 @@ def test_stage_without_json_in_the_answer_is_invalid(fake_bin: Path, tmp_path: P
 
 
 def test_fenced_json_in_prose_is_parsed(fake_bin: Path, tmp_path: Path) -> None:
-    from tests.fakes import FakeCase
-
-    answer = 'Here you go:\\n```json\\n{\\"decision\\": \\"approve\\"}\\n```\\nDone.'
-    set_case(
-        fake_bin,
-        "codex",
-        FakeCase(
-            stdout_text=(
-                '{"type":"item.completed","item":{"id":"i","type":"agent_message","text":"'
-                + answer
-                + '"}}\n'
-                '{"type":"turn.completed","usage":{"input_tokens":10,"output_tokens":5}}\n'
-            )
-        ),
-    )
+    answer = 'Here you go:\n```json\n{"decision": "approve"}\n```\nDone.'
+    set_case(fake_bin, "codex", codex_answer(answer))
     result = run(run_agent(make_request(make_agent("codex"), tmp_path, stage="validate")))
     assert result.status == "ok"
     assert result.parsed == {"decision": "approve"}

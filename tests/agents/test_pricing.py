@@ -1,0 +1,59 @@
+"""Cost precedence and token conventions: reported > override > price library > unknown."""
+
+from __future__ import annotations
+
+import pytest
+
+from speckit.agents.pricing import billing, cost_of, price_from_library
+from speckit.agents.result import Usage
+from speckit.config import PriceOverride
+
+USAGE = Usage(input_tokens=1000, output_tokens=500, reasoning_tokens=50, cache_read_tokens=100)
+
+
+def test_reported_cost_wins() -> None:
+    override = PriceOverride(input_per_mtok=1, output_per_mtok=1)
+    assert cost_of(USAGE, "gpt-4o", override=override, reported=0.5) == (0.5, "reported")
+
+
+def test_override_wins_over_the_library() -> None:
+    override = PriceOverride(input_per_mtok=2.0, output_per_mtok=10.0, cache_read_per_mtok=0.5)
+    cost, source = cost_of(USAGE, "gpt-4o", override=override)
+    assert source == "priced"
+    assert cost == pytest.approx((900 * 2.0 + 100 * 0.5 + 500 * 10.0) / 1e6)
+
+
+def test_library_prices_a_known_model_and_refuses_an_unknown_one() -> None:
+    cost, source = cost_of(USAGE, "gpt-4o", provider="openai")
+    assert source == "priced"
+    # gpt-4o list price: $2.50 input, $1.25 cached input, $10 output per million tokens
+    assert cost == pytest.approx((900 * 2.5 + 100 * 1.25 + 500 * 10) / 1e6)
+    assert cost_of(USAGE, "no-such-model-xyz") == (None, "unknown")
+    assert cost_of(USAGE, "") == (None, "unknown")
+
+
+def test_no_token_counts_means_unknown() -> None:
+    assert cost_of(Usage(), "gpt-4o") == (None, "unknown")
+    assert cost_of(
+        Usage(), "gpt-4o", override=PriceOverride(input_per_mtok=1, output_per_mtok=1)
+    ) == (
+        None,
+        "unknown",
+    )
+
+
+def test_anthropic_and_gemini_conventions_are_normalised() -> None:
+    claude = Usage(input_tokens=123, output_tokens=45, cache_read_tokens=7, cache_write_tokens=11)
+    bill = billing(claude, input_includes_cache=False)
+    assert bill is not None and (bill.input_total, bill.output_total) == (141, 45)
+    gemini = Usage(input_tokens=123, output_tokens=45, reasoning_tokens=3, cache_read_tokens=7)
+    bill = billing(gemini, output_includes_reasoning=False)
+    assert bill is not None and (bill.input_total, bill.output_total) == (123, 48)
+
+
+def test_context_suffix_is_ignored_by_the_library() -> None:
+    bill = billing(USAGE)
+    assert bill is not None
+    assert price_from_library(bill, "claude-sonnet-4-5[1m]") == price_from_library(
+        bill, "claude-sonnet-4-5"
+    )
