@@ -28,7 +28,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "guardrail": LazyCommand("speckit.cli.guardrail_cmd:guardrail", "Guardrail checks of a stage."),
     "consensus": LazyCommand("speckit.cli.consensus_cmd:consensus", "Check or override a verdict."),
     "telemetry": LazyCommand("speckit.cli.telemetry_cmd:telemetry", "Validate and sum telemetry."),
-    "agents": LazyCommand("speckit.cli.agents_cmd:agents", "List agents; check which can run here."),
+    "agents": LazyCommand("speckit.cli.agents_cmd:agents", "List agents; check which can run."),
     # Each later command group adds its one line here.
 }
 
