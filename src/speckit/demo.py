@@ -1,29 +1,90 @@
-"""The offline demo, shared by `speckit demo` and its tests."""
+"""The offline demo: the whole pipeline on a sample SPEC with scripted agents.
+
+It drives the real `speckit` CLI in subprocesses, so what it prints is exactly
+what a user sees: one halt on a conflict, then a clean run after the
+disagreement is settled, then the status table.
+"""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from speckit.scaffold import init_workspace
-from speckit.specs.documents import create_spec, list_specs
-from speckit.specs.lint import lint_workspace
-from speckit.workspace import Workspace
+from speckit.fsutil import atomic_write_text
+from speckit.resources import read_data_text
+from speckit.scaffold import render_config
+
+DEMO_SCRIPT = "demo-agents.toml"
+DEMO_DESCRIPTION = "Add rate limiting to the login endpoint"
+DEMO_AREA = "AUTH"
+_GIT_IDENTITY = ["-c", "user.name=speckit demo", "-c", "user.email=demo@localhost"]
 
 
-def run_demo(root: Path, say: Callable[[str], None]) -> Workspace:
-    """Init a workspace in `root`, create a sample SPEC, list and lint it."""
-    say(f"$ speckit init {root}")
-    report = init_workspace(root)
-    say(f"  created {len(report.created)} entries: {', '.join(report.created)}")
-    workspace = Workspace(root)
-    say('$ speckit new "Add rate limiting to the login endpoint" --area AUTH')
-    spec_id, line = create_spec(workspace, "Add rate limiting to the login endpoint", area="AUTH")
-    say(f"  created docs/{spec_id}/ and SPEC.md row on line {line}")
-    say("$ speckit specs")
-    for info in list_specs(workspace):
-        say(f"  {info.spec_id}  {info.status}  {info.title}")
-    say("$ speckit lint")
-    findings = lint_workspace(workspace.tracker_path)
-    say("  clean" if not findings else "\n".join(f"  {f}" for f in findings))
-    return workspace
+def demo_config_text() -> str:
+    """The default speckit.toml with its agent roster swapped for scripted agents."""
+    base = render_config({})
+    start, end = base.index("# --- Agents"), base.index("# --- Stages")
+    return base[:start] + read_data_text("templates", "demo", "roster.toml") + base[end:]
+
+
+def write_demo_script(root: Path, plan: str) -> None:
+    """demo-agents.toml: shared answers plus the plan answers (`conflict` or `settled`)."""
+    text = read_data_text("templates", "demo", "agents.toml")
+    text += "\n" + read_data_text("templates", "demo", f"plan-{plan}.toml")
+    atomic_write_text(root / DEMO_SCRIPT, text)
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *_GIT_IDENTITY, *args], cwd=root, check=True, capture_output=True)
+
+
+class DemoRunner:
+    """Runs `speckit` commands in the demo workspace, echoing them like a terminal."""
+
+    def __init__(self, root: Path, say: Callable[[str], None]) -> None:
+        self.root = root
+        self.say = say
+
+    def speckit(self, *args: str) -> int:
+        self.say(f"\n$ speckit {' '.join(args)}")
+        sys.stdout.flush()
+        command = [sys.executable, "-m", "speckit", *args]
+        return subprocess.run(command, cwd=self.root, check=False).returncode
+
+    def note(self, text: str) -> None:
+        self.say(f"\n# {text}")
+
+
+def run_demo(root: Path, say: Callable[[str], None]) -> int:
+    """The tour; returns 0 when every step behaved as the demo expects."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    demo = DemoRunner(root.parent, say)
+    if demo.speckit("init", root.name) != 0:
+        return 1
+    demo.root = root
+    demo.note("demo: the roster answers from demo-agents.toml (scripted agents, no network)")
+    atomic_write_text(root / "speckit.toml", demo_config_text())
+    write_demo_script(root, "conflict")
+    if demo.speckit("new", DEMO_DESCRIPTION, "--area", DEMO_AREA) != 0:
+        return 1
+    spec_id = next(p.name for p in (root / "docs").iterdir() if p.name.startswith("SPEC-"))
+    if shutil.which("git"):
+        demo.note("demo: commit the workspace so the clean-tree guardrail passes")
+        _git(root, "init", "-q")
+        _git(root, "add", "--", ".", f":!{DEMO_SCRIPT}")
+        _git(root, "commit", "-q", "-m", "speckit demo workspace")
+    else:
+        demo.note("git not found: the clean-tree guardrail will report 'skipped'")
+    halted = demo.speckit("auto", spec_id)
+    demo.note(f"auto exited {halted}: the agents disagree, so the pipeline stopped at plan")
+    demo.note("demo: the team settles it (counters live in Redis); the plan answers now agree")
+    write_demo_script(root, "settled")
+    clean = demo.speckit("auto", spec_id)
+    demo.note(f"auto exited {clean}: resumed at plan and ran every stage")
+    demo.speckit("status")
+    demo.speckit("telemetry", "summary", spec_id)
+    demo.note(f"everything the agents said is under {root / 'evidence'}")
+    return 0 if (halted, clean) == (2, 0) else 1

@@ -25,7 +25,12 @@ COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand(
         "speckit.cli.demo_cmd:demo", "Run the offline demo in a temp workspace."
     ),
+    "prompts": LazyCommand("speckit.cli.prompts_cmd:prompts", "Show the prompt an agent gets."),
+    "run": LazyCommand("speckit.cli.run_cmd:run", "Run one stage of a SPEC with all its agents."),
     "guardrail": LazyCommand("speckit.cli.guardrail_cmd:guardrail", "Guardrail checks of a stage."),
+    "auto": LazyCommand("speckit.cli.auto_cmd:auto", "Run the stages in order; halt on disagreement."),
+    "status": LazyCommand("speckit.cli.status_cmd:status", "Where each SPEC stands (no agent calls)."),
+    "evidence": LazyCommand("speckit.cli.evidence_cmd:evidence", "List, size and reindex evidence."),
     "consensus": LazyCommand("speckit.cli.consensus_cmd:consensus", "Check or override a verdict."),
     "telemetry": LazyCommand("speckit.cli.telemetry_cmd:telemetry", "Validate and sum telemetry."),
     "agents": LazyCommand("speckit.cli.agents_cmd:agents", "List agents; check which can run."),

@@ -109,12 +109,17 @@ def create_spec(
     return new_id, line
 
 
-def _row_for(spec_id: str, rows: list[TrackerRow]) -> TrackerRow | None:
-    prefix = f"docs/{spec_id}/"
-    for row in rows:
-        if row.task_id == spec_id or any(p.startswith(prefix) for p in row.prd_paths()):
-            return row
-    return None
+def _rows_by_spec(rows: list[TrackerRow]) -> dict[str, TrackerRow]:
+    """Tracker rows keyed by SPEC id: the Task ID, or the docs/<id>/ folder a PRD points into."""
+    by_spec: dict[str, TrackerRow] = {}
+    for row in reversed(rows):  # the first matching row wins
+        for prd in row.prd_paths():
+            parts = prd.split("/")
+            if len(parts) > 2 and parts[0] == "docs":
+                by_spec[parts[1]] = row
+    for row in reversed(rows):
+        by_spec[row.task_id] = row
+    return by_spec
 
 
 def list_specs(workspace: Workspace) -> list[SpecInfo]:
@@ -130,9 +135,10 @@ def list_specs(workspace: Workspace) -> list[SpecInfo]:
     for row in rows:
         if row.task_id.startswith("SPEC-") and row.task_id not in folders:
             folders[row.task_id] = workspace.docs_dir / row.task_id
+    by_spec = _rows_by_spec(rows)
     infos = []
     for spec_id, folder in sorted(folders.items()):
-        match = _row_for(spec_id, rows)
+        match = by_spec.get(spec_id)
         missing = tuple(n for n in DOCUMENTS if not (folder / n).is_file())
         infos.append(
             SpecInfo(

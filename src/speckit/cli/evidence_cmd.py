@@ -1,0 +1,113 @@
+"""`speckit evidence list|stats|reindex`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from speckit.cli.context import app
+
+
+@click.group()
+def evidence() -> None:
+    """The evidence under evidence/ and its index (.speckit/index.db, a rebuildable cache)."""
+
+
+@evidence.command("list")
+@click.argument("spec")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def list_files(ctx: click.Context, spec: str, as_json: bool) -> None:
+    """List SPEC's evidence files (kind, size, path), newest names last."""
+    from speckit.evidence.index import open_index
+    from speckit.specs.documents import resolve_spec
+
+    workspace = app(ctx).workspace()
+    spec_id = resolve_spec(workspace, spec)
+    _index, connection = open_index(workspace.evidence_root, workspace.cache_dir)
+    rows = connection.execute(
+        "SELECT kind, bytes, path FROM files WHERE spec_id = ? ORDER BY kind, path", (spec_id,)
+    ).fetchall()
+    connection.close()
+    entries = [
+        {"kind": k, "bytes": b, "path": str(Path(p).relative_to(workspace.root))}
+        for k, b, p in rows
+    ]
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    if not entries:
+        click.echo(f"no evidence yet for {spec_id}; run: speckit run plan {spec_id}")
+    for entry in entries:
+        click.echo(f"{entry['kind']:<10} {entry['bytes']:>9}  {entry['path']}")
+
+
+@evidence.command()
+@click.option("--spec", help="Only this SPEC.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def stats(ctx: click.Context, spec: str | None, as_json: bool) -> None:
+    """Files and bytes per SPEC and kind; warns when a SPEC passes [evidence].limit_mb."""
+    from speckit.evidence.index import open_index
+    from speckit.specs.documents import resolve_spec
+
+    workspace = app(ctx).workspace()
+    spec_id = resolve_spec(workspace, spec) if spec else None
+    limit = workspace.config.evidence.limit_mb * 1024 * 1024
+    _index, connection = open_index(workspace.evidence_root, workspace.cache_dir)
+    query = "SELECT spec_id, kind, COUNT(*), SUM(bytes) FROM files"
+    params: tuple[str, ...] = ()
+    if spec_id:
+        query += " WHERE spec_id = ?"
+        params = (spec_id,)
+    rows = connection.execute(query + " GROUP BY spec_id, kind ORDER BY spec_id, kind", params)
+    per_spec: dict[str, dict[str, dict[str, int]]] = {}
+    for sid, kind, count, size in rows:
+        per_spec.setdefault(sid, {})[kind] = {"files": int(count), "bytes": int(size or 0)}
+    connection.close()
+    if as_json:
+        report = [
+            {
+                "spec_id": sid,
+                "kinds": kinds,
+                "bytes": _total(kinds),
+                "over_limit": _total(kinds) > limit,
+            }
+            for sid, kinds in per_spec.items()
+        ]
+        click.echo(json.dumps(report, indent=2))
+        return
+    if not per_spec:
+        click.echo("no evidence yet")
+    for sid, kinds in per_spec.items():
+        parts = ", ".join(f"{k} {v['files']} files {v['bytes']} B" for k, v in kinds.items())
+        click.echo(f"{sid}: {_total(kinds)} B ({parts})")
+        if _total(kinds) > limit:
+            click.echo(
+                f"  warning: over the {workspace.config.evidence.limit_mb:g} MB limit "
+                "([evidence].limit_mb); archive old bundles",
+                err=True,
+            )
+
+
+def _total(kinds: dict[str, dict[str, int]]) -> int:
+    return sum(k["bytes"] for k in kinds.values())
+
+
+@evidence.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild .speckit/index.db from the evidence files."""
+    from speckit.evidence.index import EvidenceIndex
+
+    workspace = app(ctx).workspace()
+    index = EvidenceIndex(workspace.evidence_root, workspace.cache_dir / "index.db")
+    connection = index.rebuild()
+    counts = {
+        t: connection.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("files", "runs", "agent_calls", "guardrails")
+    }
+    connection.close()
+    click.echo("reindexed: " + ", ".join(f"{v} {k}" for k, v in counts.items()))

@@ -1,0 +1,58 @@
+"""`speckit run STAGE SPEC`."""
+
+from __future__ import annotations
+
+import click
+
+from speckit.cli.context import app
+
+
+@click.command()
+@click.argument("stage")
+@click.argument("spec")
+@click.option("--allow-conflict", is_flag=True, help="Exit 0 on a conflict (it is still recorded).")
+@click.option(
+    "--allow-dirty", is_flag=True, help="Let the clean-tree guardrail pass on a dirty tree."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the synthesis JSON instead of a summary."
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    stage: str,
+    spec: str,
+    allow_conflict: bool,
+    allow_dirty: bool,
+    as_json: bool,
+) -> None:
+    """Run one STAGE of SPEC: guardrail, agents in parallel, consensus, evidence.
+
+    STAGE is plan, tasks, implement, validate, audit or unlock; SPEC is an id or
+    its unique prefix (SPEC-KIT-005). Earlier stages are not required.
+
+    \b
+    Exit: 0 ok, 2 conflict (0 with --allow-conflict), 3 degraded,
+          4 guardrail failed, 64 bad arguments.
+    Example:  speckit run plan SPEC-KIT-005
+    """
+    import json
+
+    from speckit.cli.verdict_view import ProgressPrinter, print_stage_run
+    from speckit.pipeline.stage import StageOptions, run_stage
+    from speckit.specs.documents import resolve_spec
+    from speckit.stages import parse_stage
+
+    workspace = app(ctx).workspace()
+    chosen_stage = parse_stage(stage)
+    spec_id = resolve_spec(workspace, spec)
+    click.echo(f"{chosen_stage} {spec_id}: running agents…", err=True)
+    options = StageOptions(
+        allow_conflict=allow_conflict, allow_dirty=allow_dirty, on_progress=ProgressPrinter()
+    )
+    stage_run = run_stage(workspace, spec_id, chosen_stage, options)
+    if as_json:
+        click.echo(json.dumps(stage_run.synthesis.model_dump(mode="json"), indent=2))
+    else:
+        print_stage_run(stage_run, workspace.root)
+    ctx.exit(stage_run.exit_code(allow_conflict))

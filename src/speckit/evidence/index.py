@@ -1,0 +1,302 @@
+"""The evidence index: `.speckit/index.db`, a SQLite cache of what is under evidence/.
+
+The files are the truth; this database only makes `speckit status` and
+reports instant. It stays fresh cheaply: each SPEC folder's mtime is stored,
+and only folders whose mtime changed are scanned again. A missing, corrupt or
+older-schema database is rebuilt from the files automatically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from speckit.evidence.overrides import read_override
+
+SCHEMA_VERSION = "1"
+PIPELINE_STATE_FILE = "auto_state.json"
+KINDS = ("consensus", "commands", "pipeline")
+_CONSENSUS_NAME = re.compile(
+    r"^spec-(?P<stage>[a-z]+)_(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z[^_]*)_(?P<rest>.+)$"
+)
+_COMMAND_NAME = re.compile(r"^spec-(?P<stage>[a-z]+)_(?P<session>.+)\.json$")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE folders (path TEXT PRIMARY KEY, spec_id TEXT NOT NULL, kind TEXT NOT NULL,
+                      mtime_ns INTEGER NOT NULL);
+CREATE TABLE files (path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NOT NULL,
+                    kind TEXT NOT NULL, bytes INTEGER NOT NULL);
+CREATE TABLE runs (synthesis_path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NOT NULL,
+                   stage TEXT NOT NULL, timestamp TEXT NOT NULL, status TEXT NOT NULL,
+                   total_tokens INTEGER, total_cost_usd REAL, total_latency_ms INTEGER);
+CREATE TABLE agent_calls (folder TEXT NOT NULL, spec_id TEXT NOT NULL, stage TEXT NOT NULL,
+                          timestamp TEXT NOT NULL, agent TEXT NOT NULL, model TEXT,
+                          status TEXT, prompt_tokens INTEGER, completion_tokens INTEGER,
+                          latency_ms INTEGER, cost_usd REAL);
+CREATE TABLE guardrails (path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NOT NULL,
+                         stage TEXT NOT NULL, session_id TEXT NOT NULL, timestamp TEXT,
+                         status TEXT NOT NULL, failed TEXT);
+CREATE TABLE pipeline (folder TEXT PRIMARY KEY, spec_id TEXT NOT NULL, state TEXT NOT NULL);
+CREATE INDEX runs_spec ON runs (spec_id, stage, timestamp);
+CREATE INDEX calls_spec ON agent_calls (spec_id, stage);
+CREATE INDEX guardrails_spec ON guardrails (spec_id, stage, timestamp);
+CREATE INDEX files_spec ON files (spec_id, kind);
+"""
+
+
+@dataclass(frozen=True)
+class RunRow:
+    spec_id: str
+    stage: str
+    timestamp: str
+    status: str
+    synthesis_path: str
+    total_tokens: int | None
+    total_cost_usd: float | None
+
+
+def _load_json(path: Path) -> dict[str, Any] | None:
+    with suppress(OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else None
+    return None
+
+
+def _telemetry_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """Whole, parseable lines only: a torn tail line from a killed writer is skipped."""
+    with suppress(OSError), path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.endswith("\n"):
+                return
+            with suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict):
+                    yield record
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+def guardrail_status(record: dict[str, Any]) -> tuple[str, list[str]]:
+    """passed/failed and the failed check names, from a guardrail record's `checks`."""
+    status = str(record["status"]) if isinstance(record.get("status"), str) else "passed"
+    failed = []
+    for check in record.get("checks") or []:
+        if (
+            isinstance(check, dict)
+            and check.get("status") == "failed"
+            and check.get("blocking", True)
+        ):
+            failed.append(str(check.get("name")))
+    if failed and status == "passed":
+        status = "failed"
+    return status, failed
+
+
+class EvidenceIndex:
+    """Opens (creating or rebuilding as needed) and refreshes the index for one workspace."""
+
+    def __init__(self, evidence_root: Path, db_path: Path) -> None:
+        self.evidence_root = evidence_root
+        self.db_path = db_path
+        self.rebuilt = False
+
+    # -- opening -----------------------------------------------------------------
+    def connect(self) -> sqlite3.Connection:
+        """A fresh, up-to-date connection; rebuilds a missing or unusable database."""
+        connection = self._open_existing()
+        if connection is None:
+            connection = self._create()
+            self.rebuilt = True
+        self._refresh(connection)
+        return connection
+
+    def _open_existing(self) -> sqlite3.Connection | None:
+        if not self.db_path.is_file():
+            return None
+        try:
+            connection = sqlite3.connect(self.db_path)
+            row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row and row[0] == SCHEMA_VERSION and self._same_root(connection):
+                return connection
+            connection.close()
+        except sqlite3.DatabaseError:
+            pass
+        return None
+
+    def _same_root(self, connection: sqlite3.Connection) -> bool:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'root'").fetchone()
+        return bool(row) and row[0] == str(self.evidence_root)
+
+    def _create(self) -> sqlite3.Connection:
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.db_path.with_name(f".{self.db_path.name}.{os.getpid()}.tmp")
+        temp.unlink(missing_ok=True)
+        with closing(sqlite3.connect(temp)) as connection:
+            connection.executescript(_SCHEMA)
+            connection.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [("schema", SCHEMA_VERSION), ("root", str(self.evidence_root))],
+            )
+            connection.commit()
+        os.replace(temp, self.db_path)  # a half-built index is never seen
+        return sqlite3.connect(self.db_path)
+
+    def rebuild(self) -> sqlite3.Connection:
+        self.db_path.unlink(missing_ok=True)
+        connection = self._create()
+        self.rebuilt = True
+        self._refresh(connection)
+        return connection
+
+    # -- refreshing ----------------------------------------------------------------
+    def _current_folders(self) -> dict[str, tuple[str, str, int]]:
+        folders: dict[str, tuple[str, str, int]] = {}
+        for kind in KINDS:
+            base = self.evidence_root / kind
+            with suppress(FileNotFoundError, NotADirectoryError):
+                for entry in os.scandir(base):
+                    if entry.is_dir(follow_symlinks=False):
+                        folders[entry.path] = (entry.name, kind, entry.stat().st_mtime_ns)
+        return folders
+
+    def _refresh(self, connection: sqlite3.Connection) -> None:
+        current = self._current_folders()
+        known = dict(connection.execute("SELECT path, mtime_ns FROM folders").fetchall())
+        changed = [p for p, (_s, _k, mtime) in current.items() if known.get(p) != mtime]
+        gone = [p for p in known if p not in current]
+        if not changed and not gone:
+            return
+        with connection:
+            for folder in [*changed, *gone]:
+                for table in ("folders", "files", "runs", "agent_calls", "guardrails", "pipeline"):
+                    column = "path" if table == "folders" else "folder"
+                    connection.execute(f"DELETE FROM {table} WHERE {column} = ?", (folder,))
+            for folder in changed:
+                spec_id, kind, mtime = current[folder]
+                self._scan(connection, Path(folder), spec_id, kind)
+                connection.execute(
+                    "INSERT INTO folders VALUES (?, ?, ?, ?)", (folder, spec_id, kind, mtime)
+                )
+
+    def _scan(self, connection: sqlite3.Connection, folder: Path, spec_id: str, kind: str) -> None:
+        files = []
+        with suppress(FileNotFoundError):
+            for entry in os.scandir(folder):
+                if entry.is_file(follow_symlinks=False):
+                    files.append((entry.path, str(folder), spec_id, kind, entry.stat().st_size))
+        connection.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", files)
+        if kind == "consensus":
+            self._scan_consensus(connection, folder, spec_id, [Path(f[0]) for f in files])
+        elif kind == "commands":
+            self._scan_commands(connection, folder, spec_id, [Path(f[0]) for f in files])
+        elif kind == "pipeline":
+            state = _load_json(folder / PIPELINE_STATE_FILE)
+            if state is not None:
+                connection.execute(
+                    "INSERT INTO pipeline VALUES (?, ?, ?)",
+                    (str(folder), spec_id, json.dumps(state)),
+                )
+
+    def _scan_consensus(
+        self, connection: sqlite3.Connection, folder: Path, spec_id: str, files: list[Path]
+    ) -> None:
+        for path in files:
+            match = _CONSENSUS_NAME.match(path.name)
+            if not match:
+                continue
+            stage, timestamp, rest = match["stage"], match["ts"], match["rest"]
+            if rest == "synthesis.json":
+                synthesis = _load_json(path) or {}
+                status = str(synthesis.get("status") or "unreadable")
+                override = read_override(folder, f"spec-{stage}", timestamp)
+                if override and override.get("verdict"):
+                    status = str(override["verdict"])
+                totals = self._telemetry_totals(
+                    path.with_name(path.name.replace("_synthesis.json", "_telemetry.jsonl"))
+                )
+                connection.execute(
+                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (str(path), str(folder), spec_id, stage, timestamp, status, *totals),
+                )
+            elif rest == "telemetry.jsonl":
+                for record in _telemetry_lines(path):
+                    consensus = record.get("consensus") or {}
+                    for agent in consensus.get("agents") or []:
+                        if not isinstance(agent, dict):
+                            continue
+                        connection.execute(
+                            "INSERT INTO agent_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (
+                                str(folder),
+                                spec_id,
+                                stage,
+                                timestamp,
+                                str(agent.get("agent")),
+                                agent.get("model_id"),
+                                agent.get("status"),
+                                _int(agent.get("prompt_tokens")),
+                                _int(agent.get("completion_tokens")),
+                                _int(agent.get("latency_ms")),
+                                _number(agent.get("cost_usd")),
+                            ),
+                        )
+
+    @staticmethod
+    def _telemetry_totals(path: Path) -> tuple[int | None, float | None, int | None]:
+        tokens: int | None = None
+        cost: float | None = None
+        latency: int | None = None
+        for record in _telemetry_lines(path):
+            consensus = record.get("consensus") or {}
+            tokens = _int(consensus.get("total_tokens"))
+            cost = _number(consensus.get("total_cost_usd"))
+            latency = _int(consensus.get("total_latency_ms"))
+        return tokens, cost, latency
+
+    def _scan_commands(
+        self, connection: sqlite3.Connection, folder: Path, spec_id: str, files: list[Path]
+    ) -> None:
+        for path in files:
+            match = _COMMAND_NAME.match(path.name)
+            if not match:
+                continue
+            record = _load_json(path)
+            failed: list[str] = []
+            if record is None:
+                status = "unreadable"
+            else:
+                status, failed = guardrail_status(record)
+            timestamp = str((record or {}).get("timestamp") or match["session"][:20])
+            connection.execute(
+                "INSERT INTO guardrails VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    str(path),
+                    str(folder),
+                    spec_id,
+                    match["stage"],
+                    match["session"],
+                    timestamp,
+                    status,
+                    ", ".join(failed),
+                ),
+            )
+
+
+def open_index(evidence_root: Path, cache_dir: Path) -> tuple[EvidenceIndex, sqlite3.Connection]:
+    index = EvidenceIndex(evidence_root, cache_dir / "index.db")
+    return index, index.connect()

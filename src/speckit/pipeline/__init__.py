@@ -1,0 +1,1 @@
+"""Stage orchestration: guardrail → prompts → agents → synthesis → evidence."""

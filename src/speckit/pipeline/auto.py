@@ -1,0 +1,197 @@
+"""`run_auto`: the stages in order, halting on conflict, degraded or a failed guardrail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from speckit.errors import ExitCode, SpeckitError
+from speckit.pipeline.stage import GuardrailFailed, StageOptions, StageRun, run_stage
+from speckit.pipeline.state import write_state
+from speckit.stages import Stage
+
+if TYPE_CHECKING:
+    from speckit.guardrails import GuardrailOutcome
+    from speckit.workspace import Workspace
+
+
+@dataclass
+class AutoOptions:
+    from_stage: Stage | None = None
+    skip_consensus: bool = False
+    allow_conflict: bool = False
+    allow_degraded: bool = False
+    stage: StageOptions = field(default_factory=StageOptions)
+    on_stage: Callable[[Stage, int], None] | None = None  # (stage, attempt) before each stage
+    on_result: Callable[[StageRun], None] | None = None
+
+
+@dataclass
+class AutoOutcome:
+    spec_id: str
+    runs: list[StageRun] = field(default_factory=list)
+    guardrails: list[GuardrailOutcome] = field(default_factory=list)
+    halted_at: Stage | None = None
+    reason: str = ""
+    exit_code: ExitCode = ExitCode.OK
+    resume_command: str = ""
+    read_files: list[Path] = field(default_factory=list)
+    start: Stage | None = None
+
+    @property
+    def halted(self) -> bool:
+        return self.halted_at is not None
+
+
+def latest_status(workspace: Workspace, spec_id: str, stage: Stage) -> str | None:
+    """The newest verdict recorded for a stage (a human override wins), or None."""
+    from speckit.evidence.bundle import latest_synthesis
+
+    found = latest_synthesis(workspace.evidence_root, spec_id, stage)
+    if found is None:
+        return None
+    data = found[1]
+    override = data.get("override")
+    if isinstance(override, dict) and override.get("verdict"):
+        return str(override["verdict"])
+    return str(data.get("status"))
+
+
+def first_incomplete(workspace: Workspace, spec_id: str, stages: list[Stage]) -> Stage | None:
+    for stage in stages:
+        if latest_status(workspace, spec_id, stage) != "ok":
+            return stage
+    return None
+
+
+def _decision(run: StageRun) -> str | None:
+    decision = getattr(run.synthesis, "decision", None)
+    return str(decision) if decision else None
+
+
+class _Halt(Exception):
+    def __init__(self, stage: Stage, reason: str, code: ExitCode, files: list[Path]) -> None:
+        super().__init__(reason)
+        self.stage, self.reason, self.code, self.files = stage, reason, code, files
+
+
+def run_auto(workspace: Workspace, spec_id: str, options: AutoOptions | None = None) -> AutoOutcome:
+    """Run guardrail + consensus stage by stage from `from_stage` (default: first not ok)."""
+    opts = options or AutoOptions()
+    stages: list[Stage] = list(workspace.config.pipeline.stages)
+    start = opts.from_stage or first_incomplete(workspace, spec_id, stages)
+    outcome = AutoOutcome(spec_id=spec_id, start=start)
+    if start is None:
+        outcome.reason = "every stage already ok; use --from STAGE to run again"
+        return outcome
+    if start not in stages:
+        raise SpeckitError(f"stage {start} is not in [pipeline].stages of speckit.toml")
+    write_state(workspace.evidence_root, spec_id, status="running", stage=start)
+    try:
+        _loop(workspace, spec_id, stages, stages.index(start), opts, outcome)
+    except _Halt as halt:
+        outcome.halted_at, outcome.reason, outcome.exit_code = halt.stage, halt.reason, halt.code
+        outcome.read_files = halt.files
+        flags = " --skip-consensus" if opts.skip_consensus else ""
+        outcome.resume_command = f"speckit auto {spec_id} --from {halt.stage}{flags}"
+        write_state(
+            workspace.evidence_root,
+            spec_id,
+            status="halted",
+            stage=halt.stage,
+            reason=halt.reason,
+            exit_code=int(halt.code),
+            resume=outcome.resume_command,
+            files=[str(p) for p in halt.files],
+        )
+        return outcome
+    write_state(workspace.evidence_root, spec_id, status="completed", stage=stages[-1])
+    return outcome
+
+
+def _loop(
+    workspace: Workspace,
+    spec_id: str,
+    stages: list[Stage],
+    index: int,
+    opts: AutoOptions,
+    outcome: AutoOutcome,
+) -> None:
+    retries_left = workspace.config.pipeline.validate_retries
+    attempt = 1
+    while index < len(stages):
+        stage = stages[index]
+        write_state(workspace.evidence_root, spec_id, status="running", stage=stage)
+        if opts.on_stage:
+            opts.on_stage(stage, attempt)
+        if opts.skip_consensus:
+            outcome.guardrails.append(_guardrail_only(workspace, spec_id, stage, opts))
+            index += 1
+            continue
+        try:
+            run = run_stage(workspace, spec_id, stage, opts.stage)
+        except GuardrailFailed as failed:
+            raise _Halt(
+                stage,
+                f"guardrail failed: {failed.message}",
+                ExitCode.GUARDRAIL_FAILED,
+                [failed.outcome.record_path],
+            ) from None
+        outcome.runs.append(run)
+        if opts.on_result:
+            opts.on_result(run)
+        _gate(run, opts)
+        if stage == "validate" and _decision(run) == "reject":
+            if retries_left == 0 or "implement" not in stages:
+                raise _Halt(
+                    stage,
+                    "validate rejected the implementation and no retries are left",
+                    ExitCode.ERROR,
+                    _files(run),
+                )
+            retries_left -= 1
+            attempt += 1
+            index = stages.index("implement")
+            continue
+        index += 1
+
+
+def _files(run: StageRun) -> list[Path]:
+    files = [Path(run.bundle.synthesis)]
+    if run.bundle.telemetry is not None:
+        files.append(Path(run.bundle.telemetry))
+    return files
+
+
+def _gate(run: StageRun, opts: AutoOptions) -> None:
+    synthesis = run.synthesis
+    if run.status == "conflict" and not opts.allow_conflict:
+        detail = "; ".join(synthesis.conflicts) or "categorical answers differ"
+        raise _Halt(run.stage, f"conflict: {detail}", ExitCode.CONFLICT, _files(run))
+    if run.status == "degraded" and not opts.allow_degraded:
+        missing = ", ".join(f"{m.agent} ({m.reason})" for m in synthesis.missing_agents)
+        raise _Halt(run.stage, f"degraded: missing {missing}", ExitCode.DEGRADED, _files(run))
+
+
+def _guardrail_only(
+    workspace: Workspace, spec_id: str, stage: Stage, opts: AutoOptions
+) -> GuardrailOutcome:
+    from speckit.guardrails import run_guardrail
+    from speckit.pipeline.session import new_session_id, utc_timestamp
+
+    outcome = run_guardrail(
+        workspace,
+        spec_id,
+        stage,
+        new_session_id(utc_timestamp()),
+        allow_dirty=opts.stage.allow_dirty,
+        env=opts.stage.env,
+    )
+    if not outcome.passed:
+        failed = "; ".join(f"{c.name}: {c.reason}" for c in outcome.failed_checks)
+        raise _Halt(
+            stage, f"guardrail failed: {failed}", ExitCode.GUARDRAIL_FAILED, [outcome.record_path]
+        )
+    return outcome

@@ -1,0 +1,63 @@
+"""Policy checks: ask the configured policy agents whether a stage may run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from string import Template
+from typing import TYPE_CHECKING
+
+from speckit.resources import read_data_text
+from speckit.stages import Stage, command_name
+
+if TYPE_CHECKING:
+    from speckit.workspace import Workspace
+
+POLICY_PROMPT_VERSION = "20261125-policy-a"
+PolicyAsk = Callable[[list[str], str], list[tuple[str, bool, str]]]
+
+
+def policy_asker(
+    workspace: Workspace, spec_id: str, stage: Stage, env: Mapping[str, str]
+) -> PolicyAsk | None:
+    """A callable for the guardrail that runs policy agents; None when none are configured."""
+    if not workspace.config.guardrails.policy.agents:
+        return None
+
+    def ask(agent_names: list[str], _prompt: str) -> list[tuple[str, bool, str]]:
+        from speckit.agents.runner import AgentRequest, run_stage_agents_sync
+        from speckit.pipeline.session import utc_timestamp
+        from speckit.prompts.context import build_context
+
+        context = build_context(workspace, spec_id)
+        raw_dir = workspace.evidence_root / "commands" / spec_id
+        stamp = utc_timestamp()
+        requests = []
+        for name in agent_names:
+            agent = workspace.config.agents[name]
+            prompt = Template(read_data_text("prompts", "policy.md")).substitute(
+                AGENT_NAME=name,
+                MODEL_ID=agent.model or agent.driver,
+                STAGE=stage,
+                SPEC_ID=spec_id,
+                PROMPT_VERSION=POLICY_PROMPT_VERSION,
+                CONTEXT=context,
+            )
+            raw = raw_dir / f"{command_name(stage)}_{stamp}_policy_{name}_raw.txt"
+            requests.append(
+                AgentRequest(
+                    agent=agent,
+                    prompt=prompt,
+                    workdir=workspace.root,
+                    raw_output_path=raw,
+                    stage=stage,
+                    env=env,
+                )
+            )
+        answers = []
+        for result in run_stage_agents_sync(requests):
+            decision = (result.parsed or {}).get("decision")
+            reason = str((result.parsed or {}).get("reason") or result.error or result.status)
+            answers.append((result.agent, result.succeeded and decision == "approve", reason))
+        return answers
+
+    return ask

@@ -1,0 +1,267 @@
+"""`run_stage`: one stage of one SPEC, from guardrail to telemetry line.
+
+This is the single implementation behind `speckit run`, `speckit auto` and the
+TUI; they differ only in how they show progress and results.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from speckit.errors import ExitCode, SpeckitError
+from speckit.stages import STAGES, Stage, command_name
+
+if TYPE_CHECKING:
+    from speckit.agents.result import AgentResult
+    from speckit.agents.runner import AgentRequest, ProgressCallback
+    from speckit.config import AgentConfig
+    from speckit.consensus.synthesis import Synthesis
+    from speckit.evidence.bundle import BundlePaths
+    from speckit.guardrails import GuardrailOutcome
+    from speckit.workspace import Workspace
+
+VERDICT_EXIT = {"ok": ExitCode.OK, "conflict": ExitCode.CONFLICT, "degraded": ExitCode.DEGRADED}
+WRITING_STAGES: frozenset[str] = frozenset({"implement"})
+
+
+class GuardrailFailed(SpeckitError):
+    """The stage's guardrail failed; the agents were not run (exit 4)."""
+
+    exit_code = ExitCode.GUARDRAIL_FAILED
+
+    def __init__(self, outcome: GuardrailOutcome) -> None:
+        failed = "; ".join(f"{c.name}: {c.reason}" for c in outcome.failed_checks)
+        super().__init__(f"guardrail failed ({failed}); record: {outcome.record_path}")
+        self.outcome = outcome
+
+
+@dataclass
+class StageOptions:
+    allow_conflict: bool = False
+    allow_dirty: bool = False
+    skip_guardrail: bool = False
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    on_progress: ProgressCallback | None = None
+
+
+@dataclass
+class StageRun:
+    spec_id: str
+    stage: Stage
+    timestamp: str
+    session_id: str
+    prompt_version: str
+    results: list[AgentResult]
+    synthesis: Synthesis
+    bundle: BundlePaths
+    guardrail: GuardrailOutcome | None
+    notes: list[str]
+
+    @property
+    def status(self) -> str:
+        return str(self.synthesis.status)
+
+    def exit_code(self, allow_conflict: bool = False) -> ExitCode:
+        if self.status == "conflict" and allow_conflict:
+            return ExitCode.OK
+        return VERDICT_EXIT.get(self.status, ExitCode.ERROR)
+
+
+def _earlier_stage_notes(workspace: Workspace, spec_id: str, stage: Stage) -> list[str]:
+    from speckit.evidence.bundle import latest_synthesis
+
+    notes = []
+    for earlier in STAGES[: STAGES.index(stage)]:
+        if latest_synthesis(workspace.evidence_root, spec_id, earlier) is None:
+            notes.append(f"{earlier} has not run for {spec_id}")
+    return notes
+
+
+def _telemetry_enabled(default: bool, env: Mapping[str, str]) -> bool:
+    value = env.get("SPEC_KIT_TELEMETRY_ENABLED")
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() not in {"0", "false", "no", "off"}
+
+
+def _request(
+    workspace: Workspace,
+    agent: AgentConfig,
+    prompt: str,
+    stage: Stage,
+    raw_dir: Path,
+    prefix: str,
+    env: Mapping[str, str],
+) -> AgentRequest:
+    from speckit.agents.runner import AgentRequest
+    from speckit.consensus.schemas import stage_schema
+
+    return AgentRequest(
+        agent=agent,
+        prompt=prompt,
+        workdir=workspace.root,
+        raw_output_path=raw_dir / f"{prefix}_{agent.name}_raw.txt",
+        stage=stage,
+        schema=stage_schema(stage),
+        writes=stage in WRITING_STAGES,
+        env=env,
+    )
+
+
+def _stage_agents(workspace: Workspace, stage: Stage) -> list[AgentConfig]:
+    agents = workspace.config.stage_agents(stage)
+    if not agents:
+        raise SpeckitError(
+            f"no enabled agents for the {stage} stage; enable agents in speckit.toml "
+            f"([agents.NAME] enabled = true) and list them in [stages.{stage}]"
+        )
+    return agents
+
+
+def run_stage(
+    workspace: Workspace, spec_id: str, stage: Stage, options: StageOptions | None = None
+) -> StageRun:
+    """Guardrail, agents, synthesis and evidence for one stage; raises GuardrailFailed (4)."""
+    from speckit.pipeline.locks import stage_run_lock
+
+    opts = options or StageOptions()
+    with stage_run_lock(workspace.cache_dir, spec_id, stage):
+        return _run_locked(workspace, spec_id, stage, opts)
+
+
+def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOptions) -> StageRun:
+    from speckit.agents.runner import run_stage_agents_sync
+    from speckit.consensus.synthesis import synthesize
+    from speckit.evidence.bundle import write_bundle
+    from speckit.pipeline.session import new_session_id, utc_timestamp
+    from speckit.prompts.context import build_context
+    from speckit.prompts.render import prompt_version, render_prompt
+
+    config = workspace.config
+    agents = _stage_agents(workspace, stage)
+    timestamp = utc_timestamp()
+    session_id = new_session_id(timestamp)
+    guardrail = (
+        None if opts.skip_guardrail else _guardrail(workspace, spec_id, stage, session_id, opts)
+    )
+    notes = _earlier_stage_notes(workspace, spec_id, stage)
+    raw_dir = workspace.evidence_root / "consensus" / spec_id
+    prefix = f"{command_name(stage)}_{timestamp}"
+    context = build_context(workspace, spec_id)
+    proposers = [a for a in agents if a.role != "aggregator"]
+    aggregator = next((a for a in agents if a.role == "aggregator"), None)
+
+    def prompt_for(agent: AgentConfig, proposals: list[AgentResult] | None = None) -> str:
+        return render_prompt(
+            workspace, spec_id, stage, agent, proposals=proposals, context=context
+        ).text
+
+    requests = [
+        _request(workspace, a, prompt_for(a), stage, raw_dir, prefix, opts.env) for a in proposers
+    ]
+
+    def make_aggregator(results: list[AgentResult]) -> AgentRequest | None:
+        if aggregator is None:
+            return None
+        return _request(
+            workspace, aggregator, prompt_for(aggregator, results), stage, raw_dir, prefix, opts.env
+        )
+
+    results = run_stage_agents_sync(requests, make_aggregator, opts.on_progress)
+    synthesis = synthesize(
+        stage, spec_id, [a.name for a in agents], results, quorum=config.consensus.quorum
+    )
+    if synthesis.status == "conflict" and config.consensus.arbiter:
+        synthesis = _arbitrate(
+            workspace, spec_id, stage, synthesis, results, raw_dir, prefix, context, opts
+        )
+    bundle = write_bundle(
+        workspace.evidence_root,
+        spec_id,
+        stage,
+        timestamp,
+        session_id,
+        prompt_version(stage),
+        results,
+        synthesis,
+        guardrail.record if guardrail else None,
+        _telemetry_enabled(config.telemetry.enabled, opts.env),
+    )
+    return StageRun(
+        spec_id,
+        stage,
+        timestamp,
+        session_id,
+        prompt_version(stage),
+        results,
+        synthesis,
+        bundle,
+        guardrail,
+        notes,
+    )
+
+
+def _guardrail(
+    workspace: Workspace, spec_id: str, stage: Stage, session_id: str, opts: StageOptions
+) -> GuardrailOutcome:
+    from speckit.guardrails import run_guardrail
+    from speckit.pipeline.policy import policy_asker
+
+    outcome = run_guardrail(
+        workspace,
+        spec_id,
+        stage,
+        session_id,
+        allow_dirty=opts.allow_dirty,
+        env=opts.env,
+        policy_ask=policy_asker(workspace, spec_id, stage, opts.env),
+    )
+    if not outcome.passed:
+        raise GuardrailFailed(outcome)
+    return outcome
+
+
+def _arbitrate(
+    workspace: Workspace,
+    spec_id: str,
+    stage: Stage,
+    synthesis: Synthesis,
+    results: list[AgentResult],
+    raw_dir: Path,
+    prefix: str,
+    context: str,
+    opts: StageOptions,
+) -> Synthesis:
+    from speckit.agents.runner import run_stage_agents_sync
+    from speckit.consensus.synthesis import apply_arbiter
+    from speckit.prompts.render import render_prompt
+
+    arbiter = workspace.config.agents[str(workspace.config.consensus.arbiter)]
+    prompt = render_prompt(
+        workspace,
+        spec_id,
+        stage,
+        arbiter,
+        role="arbiter",
+        proposals=results,
+        conflicts=list(synthesis.conflicts),
+        context=context,
+    ).text
+    request = _request(workspace, arbiter, prompt, stage, raw_dir, f"{prefix}_arbiter", opts.env)
+    ruling = run_stage_agents_sync([request], None, opts.on_progress)[0]
+    return apply_arbiter(synthesis, ruling)
+
+
+def stage_summary(run: StageRun) -> dict[str, Any]:
+    """A JSON-friendly digest for `--json`-less callers (TUI, auto)."""
+    return {
+        "spec_id": run.spec_id,
+        "stage": run.stage,
+        "status": run.status,
+        "synthesis": str(run.bundle.synthesis),
+        "notes": run.notes,
+    }

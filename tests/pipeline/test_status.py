@@ -1,0 +1,89 @@
+"""`speckit status` and `speckit evidence`: the index, its rebuilds, several SPECs."""
+
+from __future__ import annotations
+
+import json
+
+from speckit.specs.documents import create_spec
+from tests.conftest import CliRunner
+from tests.pipeline.conftest import ScriptedWorkspace
+from tests.pipeline.test_auto import PLAN_CONFLICT
+
+
+def status_json(cli: CliRunner, scripted: ScriptedWorkspace) -> list[dict[str, object]]:
+    result = cli("status", "--json", cwd=scripted.root)
+    assert result.returncode == 0, result.stderr
+    data: list[dict[str, object]] = json.loads(result.stdout)
+    return data
+
+
+def test_status_of_several_specs(cli: CliRunner, scripted: ScriptedWorkspace) -> None:
+    second, _ = create_spec(scripted.workspace, "Audit log export")
+    third, _ = create_spec(scripted.workspace, "Password reset")
+    (scripted.root / "docs" / third / "plan.md").unlink()
+    scripted.commit()
+    assert cli("run", "plan", scripted.spec_id, cwd=scripted.root).returncode == 0
+    scripted.script(PLAN_CONFLICT)
+    assert cli("auto", second, cwd=scripted.root).returncode == 2
+    rows = {r["spec_id"]: r for r in status_json(cli, scripted)}
+    assert set(rows) == {scripted.spec_id, second, third}
+    first_row = rows[scripted.spec_id]
+    assert first_row["stages"] == {
+        "plan": {"status": "ok", "timestamp": first_row["stages"]["plan"]["timestamp"]}
+    }  # type: ignore[index]
+    assert rows[second]["halted_at"] == "plan"
+    assert "conflict" in str(rows[second]["halt_reason"])
+    assert rows[third]["missing_documents"] == ["plan.md"]
+    assert rows[third]["stages"] == {} and rows[third]["evidence_bytes"] == 0
+    assert int(first_row["evidence_bytes"]) > 0  # type: ignore[call-overload]
+    assert float(first_row["total_cost_usd"]) > 0  # type: ignore[arg-type]
+    text = cli("status", cwd=scripted.root).stdout
+    assert "✔ ok" in text and "✖ conflict" in text
+    assert f"{second}: halted at plan" in text
+    assert f"{third}: missing plan.md" in text
+
+
+def test_index_rebuilt_after_deletion_or_corruption(
+    cli: CliRunner, scripted: ScriptedWorkspace
+) -> None:
+    assert cli("auto", scripted.spec_id, cwd=scripted.root).returncode == 0
+    before = status_json(cli, scripted)
+    index = scripted.root / ".speckit" / "index.db"
+    assert index.is_file()
+    index.unlink()
+    assert status_json(cli, scripted) == before
+    index.write_bytes(b"this is not a database" * 100)
+    assert status_json(cli, scripted) == before
+    reindex = cli("evidence", "reindex", cwd=scripted.root)
+    assert reindex.returncode == 0 and "6 runs" in reindex.stdout
+
+
+def test_index_sees_new_runs(cli: CliRunner, scripted: ScriptedWorkspace) -> None:
+    assert status_json(cli, scripted)[0]["stages"] == {}
+    assert cli("run", "tasks", scripted.spec_id, cwd=scripted.root).returncode == 0
+    stages = status_json(cli, scripted)[0]["stages"]
+    assert list(stages) == ["tasks"]  # type: ignore[call-overload]
+
+
+def test_evidence_list_and_stats(cli: CliRunner, scripted: ScriptedWorkspace) -> None:
+    assert cli("run", "plan", scripted.spec_id, cwd=scripted.root).returncode == 0
+    listing = json.loads(
+        cli("evidence", "list", scripted.spec_id, "--json", cwd=scripted.root).stdout
+    )
+    kinds = {e["kind"] for e in listing}
+    assert kinds == {"consensus", "commands"}
+    assert any(e["path"].endswith("_synthesis.json") for e in listing)
+    stats = json.loads(cli("evidence", "stats", "--json", cwd=scripted.root).stdout)
+    assert stats[0]["spec_id"] == scripted.spec_id and stats[0]["over_limit"] is False
+    assert stats[0]["bytes"] == sum(e["bytes"] for e in listing)
+    config = scripted.root / "speckit.toml"
+    config.write_text(config.read_text().replace("limit_mb = 25", "limit_mb = 0.001"))
+    warned = cli("evidence", "stats", cwd=scripted.root)
+    assert "over the 0.001 MB limit" in warned.stderr
+
+
+def test_status_with_no_specs(cli: CliRunner, workspace: object) -> None:
+    from pathlib import Path
+
+    result = cli("status", cwd=Path(str(workspace)))
+    assert result.returncode == 0 and "no SPECs yet" in result.stdout
