@@ -128,3 +128,61 @@ def test_telemetry_switch() -> None:
 
     with pytest.raises(UsageError, match="must be 0 or 1"):
         telemetry_enabled(True, {"SPEC_KIT_TELEMETRY_ENABLED": "maybe"})
+
+
+def test_odd_lines_are_reported_not_crashed(tmp_path: Path) -> None:
+    from speckit.telemetry.validate import validate_jsonl
+
+    good = GOOD.read_bytes().strip()
+    data = (
+        b"\n".join(
+            [
+                good,
+                b"",
+                b"   " + good,
+                good + b" trailing",
+                b"null",
+                b'{"a":',
+                b"1}",
+                b"\xff\xfe",
+            ]
+        )
+        + b"\n"
+    )
+    count, problems = validate_jsonl(tmp_path / "x.jsonl", data)
+    assert count == 7
+    by_line = {p.line: p.message for p in problems}
+    assert 1 not in by_line and 3 not in by_line  # leading blanks are fine
+    assert by_line[4].startswith("not valid JSON (Extra data")
+    assert by_line[5] == "not a JSON object"
+    assert by_line[6].startswith("not valid JSON") and by_line[7].startswith("not valid JSON")
+    assert by_line[8].startswith("not valid JSON")
+
+
+def test_fast_path_and_detailed_check_agree_on_speckit_records(tmp_path: Path) -> None:
+    from speckit.consensus.synthesis import synthesize
+    from speckit.evidence.bundle import write_bundle
+    from speckit.evidence.jsonl import read_lines
+    from tests.consensus.factory import STEPS, plan_answer, result
+
+    found = [result("a", plan_answer(STEPS)), result("b", status="missing", error="not found")]
+    synthesis = synthesize("plan", "SPEC-KIT-001", ["a", "b"], found)
+    paths = write_bundle(
+        tmp_path,
+        "SPEC-KIT-001",
+        "plan",
+        "2026-01-01T00:00:00Z",
+        "s",
+        "v",
+        found,
+        synthesis,
+        None,
+        True,
+    )
+    assert paths.telemetry is not None
+    record = read_lines(paths.telemetry)[0].record
+    assert record is not None and check_consensus_record(record) == []
+    record["consensus"]["agents"][0]["cache_hit"] = "no"
+    assert check_consensus_record(record) == [
+        'consensus.agents[0].cache_hit must be boolean or null, got "no"'
+    ]

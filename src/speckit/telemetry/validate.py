@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+
+try:  # optional accelerator: same results, about 3x faster parsing when installed
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson_loads = None  # type: ignore[assignment]
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,8 +149,70 @@ def _placeholder_problem(found: list[str]) -> str:
     )
 
 
+_PY_TYPES: dict[str, frozenset[type]] = {
+    _STR: frozenset({str}),
+    _NUM: frozenset({int, float}),
+    _INT: frozenset({int}),
+    _BOOL: frozenset({bool}),
+    _LIST: frozenset({list}),
+    _OBJ: frozenset({dict}),
+    "null": frozenset({type(None)}),
+}
+
+
+def _compile(spec: dict[str, str]) -> tuple[frozenset[str], dict[str, frozenset[type]]]:
+    """Required keys and the exact Python types each may have (bool is not an int here)."""
+    types = {
+        k: frozenset().union(*(_PY_TYPES[t] for t in kind.split("|"))) for k, kind in spec.items()
+    }
+    return frozenset(spec), types
+
+
+_FAST_TOP = _compile(TOP_V2)
+_FAST_CONSENSUS = _compile(CONSENSUS_V2)
+_FAST_AGENT = _compile(AGENT_V2)
+_FAST_QUALITY = _compile(QUALITY_V2)
+_FAST_GUARDRAIL = _compile(GUARDRAIL_V2)
+_FAST_SUMMARY = _compile({"agreements": _LIST, "conflicts": _LIST})
+
+
+def _fast_fields(data: Any, compiled: tuple[frozenset[str], dict[str, frozenset[type]]]) -> bool:
+    keys, types = compiled
+    if type(data) is not dict or not keys <= data.keys():
+        return False
+    for key, allowed in types.items():  # noqa: SIM110 - a plain loop is faster than all() here
+        if type(data[key]) not in allowed:
+            return False
+    return True
+
+
+def _fast_valid_v2(data: dict[str, Any]) -> bool:
+    """True when a line is valid: the common case, checked without building messages."""
+    if data.get("schemaVersion") != "2.0" or not _fast_fields(data, _FAST_TOP):
+        return False
+    consensus = data["consensus"]
+    if not (
+        _fast_fields(consensus, _FAST_CONSENSUS)
+        and consensus["status"] in CONSENSUS_STATUSES
+        and data["consensusStatus"] == consensus["status"]
+        and _COMMAND_V2.match(data["command"])
+        and _TIMESTAMP.match(data["timestamp"])
+        and data["specId"].startswith("SPEC-")
+        and _fast_fields(data["quality_metrics"], _FAST_QUALITY)
+        and _fast_fields(data["guardrail"], _FAST_GUARDRAIL)
+        and _fast_fields(data["consensusSummary"], _FAST_SUMMARY)
+    ):
+        return False
+    for agent in consensus["agents"]:
+        if not _fast_fields(agent, _FAST_AGENT) or agent["status"] not in AGENT_STATUSES:
+            return False
+    return True
+
+
 def check_consensus_record(data: dict[str, Any]) -> list[str]:
     """Problems of one schema-v2 consensus line (empty when valid)."""
+    if _fast_valid_v2(data):
+        return []
     out: list[str] = []
     version = data.get("schemaVersion")
     if version != "2.0":
@@ -235,36 +302,98 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}"
 
 
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # C scanner, no per-call checks
+
+
+def _line_problems(path: Path, number: int, line: str | bytes, record: Any) -> list[Problem]:
+    """Problems of one line already parsed (`record`), or parsed here when it is None."""
+    problems: list[Problem] = []
+    text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+    if "${" in text and (found := placeholders(text)):
+        problems.append(Problem(path, number, _placeholder_problem(found)))
+    if record is None:
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            problems.append(Problem(path, number, f"not valid JSON ({getattr(exc, 'msg', exc)})"))
+            return problems
+    if not isinstance(record, dict):
+        problems.append(Problem(path, number, "not a JSON object"))
+        return problems
+    return problems + [Problem(path, number, m) for m in check_consensus_record(record)]
+
+
+def _scan_text(path: Path, text: str) -> tuple[int, list[Problem], str]:
+    """Validate str JSONL in place with the C scanner (no per-line copies); returns the tail."""
+    problems: list[Problem] = []
+    count = number = pos = 0
+    size = len(text)
+    while pos < size:
+        newline = text.find("\n", pos)
+        if newline == -1:
+            return count, problems, text[pos:]
+        number += 1
+        if newline == pos or (text[pos] in " \t\r" and text[pos:newline].isspace()):
+            pos = newline + 1
+            continue
+        count += 1
+        try:
+            record, end = _SCAN(text, pos)
+        except StopIteration:
+            record, end = None, -1
+        whole = 0 <= end <= newline and (end == newline or text[end:newline].isspace())
+        if not (
+            whole
+            and type(record) is dict
+            and text.find("${", pos, newline) == -1
+            and _fast_valid_v2(record)
+        ):
+            problems.extend(
+                _line_problems(path, number, text[pos:newline], record if whole else None)
+            )
+        pos = newline + 1
+    return count, problems, ""
+
+
 def validate_jsonl(path: Path, data: bytes | None = None) -> tuple[int, list[Problem]]:
     """(records checked, problems) for a `*_telemetry.jsonl` file."""
     from speckit.evidence.jsonl import INCOMPLETE
 
     raw = path.read_bytes() if data is None else data
-    problems: list[Problem] = []
+    text: str | None = None
+    if _orjson_loads is None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+    if text is not None:
+        count, problems, torn = _scan_text(path, text)
+        last = text.count("\n") + 1
+    else:
+        count, problems, torn, last = _split_bytes(path, raw)
+    if torn.strip():
+        problems.append(Problem(path, last, INCOMPLETE))
+    return count, problems
+
+
+def _split_bytes(path: Path, raw: bytes) -> tuple[int, list[Problem], str, int]:
+    """Validate bytes JSONL line by line (orjson when installed, else json.loads)."""
     lines = raw.split(b"\n")
-    torn = lines.pop()
+    torn = lines.pop().decode("utf-8", "replace")
+    parse: Callable[[bytes], Any] = json.loads if _orjson_loads is None else _orjson_loads
+    problems: list[Problem] = []
     count = 0
-    loads = json.loads
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         count += 1
-        if b"${" in line:
-            found = placeholders(line.decode("utf-8", "replace"))
-            if found:
-                problems.append(Problem(path, number, _placeholder_problem(found)))
         try:
-            record = loads(line)
-        except ValueError as exc:
-            problems.append(Problem(path, number, f"not valid JSON ({getattr(exc, 'msg', exc)})"))
-            continue
-        if not isinstance(record, dict):
-            problems.append(Problem(path, number, "not a JSON object"))
-            continue
-        problems.extend(Problem(path, number, m) for m in check_consensus_record(record))
-    if torn.strip():
-        problems.append(Problem(path, len(lines) + 1, INCOMPLETE))
-    return count, problems
+            record = parse(line)
+        except ValueError:
+            record = None
+        if record is None or b"${" in line or not _fast_valid_v2(record):
+            problems.extend(_line_problems(path, number, line, record))
+    return count, problems, torn, len(lines) + 1
 
 
 def validate_guardrail_file(path: Path) -> list[Problem]:
