@@ -165,3 +165,18 @@ def test_a_finished_tool_leaves_no_background_child(fake_bin: Path, tmp_path: Pa
     result = run(run_agent(make_request(make_agent("claude", timeout=30), tmp_path)))
     assert result.status == "ok"
     assert wait_for(lambda: pid_gone(int(pid_file.read_text())))
+
+
+def test_secrets_from_the_environment_never_reach_the_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret-value")
+    leak = (
+        "import os, sys; sys.stderr.write('bad key ' + os.environ['ANTHROPIC_API_KEY']);"
+        " sys.exit(1)"
+    )
+    agent = make_agent("leaky", "command", command=[sys.executable, "-c", leak])
+    result = run(run_agent(make_request(agent, tmp_path)))
+    assert result.status == "failed"
+    assert result.error is not None and result.error.endswith("bad key ***")
+    assert "very-secret" not in result.model_dump_json()

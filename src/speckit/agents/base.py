@@ -74,8 +74,7 @@ def merged_env(request: AgentRequest) -> dict[str, str]:
 def secrets_of(request: AgentRequest) -> list[str]:
     """Values that must never appear in evidence: the API key and secret-looking env vars."""
     env = merged_env(request)
-    extra = {**request.agent.env, **(request.env or {})}
-    values = [value for name, value in extra.items() if _SECRET_NAME.search(name)]
+    values = [v for name, v in env.items() if _SECRET_NAME.search(name) and len(v) >= 8]
     if request.agent.api_key_env and env.get(request.agent.api_key_env):
         values.append(env[request.agent.api_key_env])
     return values

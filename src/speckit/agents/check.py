@@ -8,6 +8,7 @@ install (wrong Node version, corrupt package) without spending a model call.
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,8 +58,6 @@ def roster(config: Config, workdir: Path) -> list[AgentStatusRow]:
 
 async def _version(agent: AgentConfig, workdir: Path, timeout: float) -> tuple[bool, str]:
     """(usable, version or reason) from running the tool's version command."""
-    import os
-
     argv = get_driver(agent.driver).version_argv(agent)
     if not argv:
         return True, ""
