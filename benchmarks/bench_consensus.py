@@ -25,7 +25,13 @@ from speckit.evidence.bundle import write_bundle
 from speckit.telemetry.validate import validate_jsonl
 
 AGENTS5 = ["gemini", "claude", "gpt_pro", "gpt_codex", "local"]
-WORDS = [f"word{i}" for i in range(3000)]
+_RNG = random.Random(3)
+WORDS = sorted(
+    {
+        "".join(_RNG.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(_RNG.randint(3, 9)))
+        for _ in range(3000)
+    }
+)
 
 
 def _agent(name: str, items: list[str]) -> AgentResult:
@@ -41,22 +47,28 @@ def _agent(name: str, items: list[str]) -> AgentResult:
     )
 
 
+def _variant(rng: random.Random, text: str) -> str:
+    """How agents reword a shared item: numbering, case, punctuation, a plural, or a new word."""
+    words = text.split()
+    roll = rng.random()
+    if roll < 0.15:
+        return f"{rng.randint(1, 9)}. {text.capitalize()}."
+    if roll < 0.25:
+        index = rng.randrange(len(words))
+        words[index] += "s"
+    elif roll < 0.30:
+        words.insert(rng.randrange(len(words)), "the")
+    elif roll < 0.35:  # a real change of content: must not match
+        words[rng.randrange(len(words))] = rng.choice(WORDS)
+    return " ".join(words)
+
+
 def _items(rng: random.Random, shared: bool) -> list[list[str]]:
-    base = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14))) for _ in range(200)]
-    per_agent = []
-    for _ in AGENTS5:
-        if not shared:
-            base = [
-                " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14))) for _ in range(200)
-            ]
-        items = []
-        for text in base:
-            words = text.split()
-            if rng.random() < 0.3:  # reworded a little
-                words[rng.randrange(len(words))] = rng.choice(WORDS)
-            items.append(" ".join(words))
-        per_agent.append(items)
-    return per_agent
+    def fresh() -> list[str]:
+        return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14))) for _ in range(200)]
+
+    base = fresh()
+    return [[_variant(rng, t) for t in (base if shared else fresh())] for _ in AGENTS5]
 
 
 def bench_synthesis() -> None:

@@ -18,6 +18,7 @@ from speckit.consensus.schemas import (
 )
 
 MATCH_THRESHOLD = 80.0  # rapidfuzz ratio (0-100) on token-sorted normalised text
+WORD_MATCH = 80.0  # two words are the same word spelt differently ("limiter", "limiters")
 _LEAD = re.compile(r"^\s*(?:[-*•]+|\(?\d+[.)]|step\s+\d+\s*[:.)-]|\[[ x]\])\s*", re.I)
 _NON_WORD = re.compile(r"[^\w\s]+")
 _EMPTY_CONFLICTS = frozenset({"", "none", "n/a", "na", "no conflicts", "no conflict", "nil"})
@@ -102,19 +103,87 @@ def failure_note(text: str, failed_agents: list[str]) -> str | None:
     return None
 
 
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "to",
+        "of",
+        "for",
+        "in",
+        "on",
+        "at",
+        "with",
+        "and",
+        "or",
+        "by",
+        "from",
+        "into",
+        "is",
+        "are",
+        "be",
+        "it",
+        "its",
+        "this",
+        "that",
+        "as",
+        "per",
+        "via",
+        "all",
+        "any",
+        "each",
+        "then",
+        "when",
+        "so",
+    ]
+)
+
+
+def content_words(key: str) -> frozenset[str]:
+    """The words that carry meaning, lightly stemmed ("tests" -> "test")."""
+    return frozenset(
+        w[:-1] if len(w) > 3 and w.endswith("s") else w for w in key.split() if w not in _STOPWORDS
+    )
+
+
+def same_content(a: frozenset[str], b: frozenset[str]) -> bool:
+    """True unless one side has a content word with no close spelling on the other side.
+
+    Character similarity alone calls "store attempts in Redis" and "store
+    attempts in Postgres" the same; they are not, so every word only one side
+    uses must have a near-spelling (typo, inflection) on the other.
+    """
+    from rapidfuzz import fuzz
+
+    only_a, only_b = a - b, b - a
+    if not only_a and not only_b:
+        return True
+    if not only_a or not only_b:
+        return False
+    return all(any(fuzz.ratio(w, v) >= WORD_MATCH for v in only_b) for w in only_a) and all(
+        any(fuzz.ratio(w, v) >= WORD_MATCH for v in only_a) for w in only_b
+    )
+
+
 @dataclass
 class Group:
     """Items from different agents that say the same thing."""
 
     text: str  # the first agent's wording
     key: str  # its normalised form, matched against
+    words: frozenset[str]
     members: dict[str, str] = field(default_factory=dict)  # agent -> its wording
 
 
 def group_items(
     items_by_agent: dict[str, list[str]], threshold: float = MATCH_THRESHOLD
 ) -> list[Group]:
-    """Group items across agents; one item per agent per group, first agent's wording kept."""
+    """Group items across agents; one item per agent per group, first agent's wording kept.
+
+    Candidates come from a fast character-level fuzzy match (rapidfuzz) on the
+    normalised text; a candidate is accepted only if its content words agree.
+    """
     from rapidfuzz import fuzz, process
 
     groups: list[Group] = []
@@ -126,13 +195,21 @@ def group_items(
             if not key:
                 continue
             target = next((i for i in exact.get(key, ()) if agent not in groups[i].members), None)
+            words = content_words(key)
             if target is None and keys:
                 matches = process.extract(
                     key, keys, scorer=fuzz.ratio, processor=None, score_cutoff=threshold, limit=None
                 )
-                target = next((i for _c, _s, i in matches if agent not in groups[i].members), None)
+                target = next(
+                    (
+                        i
+                        for _c, _s, i in matches
+                        if agent not in groups[i].members and same_content(words, groups[i].words)
+                    ),
+                    None,
+                )
             if target is None:
-                groups.append(Group(text=text, key=key))
+                groups.append(Group(text=text, key=key, words=words))
                 keys.append(key)
                 target = len(groups) - 1
                 exact.setdefault(key, []).append(target)
