@@ -33,6 +33,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "evidence": LazyCommand("speckit.cli.evidence_cmd:evidence", "List, size and reindex evidence."),
     "consensus": LazyCommand("speckit.cli.consensus_cmd:consensus", "Check or override a verdict."),
     "telemetry": LazyCommand("speckit.cli.telemetry_cmd:telemetry", "Validate and sum telemetry."),
+    "tui": LazyCommand("speckit.cli.tui_cmd:tui", "Terminal UI: SPECs, live runs, slash commands."),
     "agents": LazyCommand("speckit.cli.agents_cmd:agents", "List agents; check which can run."),
     # Each later command group adds its one line here.
 }

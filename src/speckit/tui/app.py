@@ -1,0 +1,289 @@
+"""`speckit tui`: a Textual face over the pipeline functions.
+
+Left: SPECs with tracker status and each stage's verdict. Centre: a history of
+cells, newest last. Bottom: a command line for slash commands. Runs happen in
+a thread worker, so the screen stays live; Esc or Ctrl+C cancels a run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Footer, OptionList, Static
+
+from speckit.errors import SpeckitError, UsageError
+from speckit.resources import data_file
+from speckit.tui import commands, render
+from speckit.tui.cells import MessageCell, RunCell
+from speckit.tui.commands import Command
+from speckit.tui.control import RunControl
+from speckit.tui.execute import RunHooks, execute_run
+from speckit.tui.widgets import CommandLine, SpecList
+from speckit.workspace import Workspace
+
+if TYPE_CHECKING:
+    from speckit.agents.result import AgentResult
+    from speckit.pipeline.stage import StageRun
+    from speckit.stages import Stage
+
+KILL_AFTER = 3.0  # seconds after a cancel before every live agent group is SIGKILLed
+
+
+class SpeckitApp(App[None]):
+    """The TUI; `env` is the base environment runs get (the session's /set-env on top)."""
+
+    TITLE = "speckit"
+    CSS_PATH = str(data_file("tui", "app.tcss"))
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel_run", "Cancel run", priority=True),
+        Binding("ctrl+c", "cancel_run", "Cancel run", show=False, priority=True),
+        Binding("ctrl+y", "copy_paths", "Copy paths"),
+        Binding("ctrl+l", "focus_command", "Command line", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, workspace: Workspace, env: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.base_env = dict(os.environ if env is None else env)
+        self.session_env: dict[str, str] = {}
+        self.control: RunControl | None = None
+        self.active: RunCell | None = None
+        self.spec_ids: list[str] = []
+
+    # --- layout ----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield SpecList(id="specs")
+            yield VerticalScroll(id="history")
+        yield Static("", id="hint")
+        yield CommandLine(lambda: self.spec_ids, id="command")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#specs", SpecList).border_title = "SPECs"
+        self.query_one("#history", VerticalScroll).border_title = str(self.workspace.root)
+        self.add_cell(MessageCell("", Text("speckit tui: type /help for commands")))
+        self.refresh_specs()
+        self.query_one("#command", CommandLine).focus()
+
+    # --- history -----------------------------------------------------------------
+    @property
+    def cells(self) -> list[Widget]:
+        return list(self.query_one("#history", VerticalScroll).children)
+
+    def add_cell(self, cell: Widget) -> None:
+        history = self.query_one("#history", VerticalScroll)
+        history.mount(cell)
+        history.scroll_end(animate=False)
+
+    def say(self, line: str, body: RenderableType, kind: str = "info") -> None:
+        self.add_cell(MessageCell(line, body, kind))
+
+    # --- SPEC pane -----------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="specs", exit_on_error=False)
+    def refresh_specs(self) -> None:
+        from speckit.tui.queries import spec_statuses
+
+        pane = self.query_one("#specs", SpecList)
+        try:
+            rows = spec_statuses(self.workspace)
+        except Exception as exc:  # shown in the pane; the app must stay up
+            message = exc.message if isinstance(exc, SpeckitError) else f"{exc}"
+            self.call_from_thread(pane.show_error, message)
+            return
+        self.spec_ids = [row.spec_id for row in rows]
+        self.call_from_thread(pane.show, rows)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            line = self.query_one("#command", CommandLine)
+            line.value = f"/spec-auto {event.option.id}"
+            line.cursor_position = len(line.value)
+            line.focus()
+
+    # --- commands ------------------------------------------------------------------
+    def on_input_submitted(self, event: CommandLine.Submitted) -> None:
+        line = event.value.strip()
+        command_line = self.query_one("#command", CommandLine)
+        command_line.remember(line)
+        command_line.value = ""
+        self.query_one("#hint", Static).update("")
+        if line:
+            self.run_line(line)
+
+    def on_command_line_candidates(self, message: CommandLine.Candidates) -> None:
+        self.query_one("#hint", Static).update("  ".join(c.strip() for c in message.candidates))
+
+    def run_line(self, line: str) -> None:
+        """Parse and dispatch one command line; any mistake is a one-line error cell."""
+        try:
+            command = commands.parse_command(line)
+            self.dispatch(command, line)
+        except SpeckitError as exc:
+            self.say(line, Text(exc.message), "error")
+
+    def dispatch(self, command: Command, line: str) -> None:
+        if isinstance(command, commands.RUN_COMMANDS):
+            self.start_run(command, line)
+        elif isinstance(command, commands.Help):
+            self.say(line, render.help_table(commands.help_lines()))
+        elif isinstance(command, commands.Quit):
+            self.shutdown()
+        elif isinstance(command, commands.SetEnv):
+            if command.name is not None:
+                self.session_env[command.name] = command.value
+                note = "applies to runs started from this session"
+                self.say(line, Text(f"{command.name}={command.value} ({note})"))
+            else:
+                self.say(line, render.env_text(self.session_env))
+        else:
+            self.lookup(command, line)
+
+    @work(thread=True, group="lookup", exit_on_error=False)
+    def lookup(self, command: Command, line: str) -> None:
+        """Commands that read or create files: /status, /evidence-stats, /new."""
+        try:
+            body = self._lookup(command)
+        except SpeckitError as exc:
+            self.call_from_thread(self.say, line, Text(exc.message), "error")
+            return
+        except Exception as exc:  # e.g. OSError, sqlite3.Error: one line, the app stays up
+            self.call_from_thread(self.say, line, Text(f"{type(exc).__name__}: {exc}"), "error")
+            return
+        self.call_from_thread(self.say, line, body)
+        if isinstance(command, commands.NewSpec):
+            self.call_from_thread(self.refresh_specs)
+
+    def _lookup(self, command: Command) -> RenderableType:
+        from speckit.specs.documents import create_spec, resolve_spec
+
+        ws = self.workspace
+        if isinstance(command, commands.NewSpec):
+            new_id, row = create_spec(ws, command.description)
+            return Text(
+                f"created docs/{new_id}/spec.md, plan.md, tasks.md; tracker SPEC.md:{row} "
+                f"(Backlog)\nnext: edit docs/{new_id}/spec.md, then /spec-plan {new_id}"
+            )
+        if isinstance(command, commands.ShowStatus):
+            from speckit.tui.queries import spec_statuses
+
+            spec_id = resolve_spec(ws, command.spec) if command.spec else None
+            rows = spec_statuses(ws, spec_id)
+            return render.status_table(rows) if rows else Text('no SPECs yet: /new "what"')
+        if isinstance(command, commands.EvidenceStats):
+            from speckit.tui.queries import evidence_stats
+
+            spec_id = resolve_spec(ws, command.spec) if command.spec else None
+            stats = evidence_stats(ws, spec_id)
+            return render.evidence_stats_text(stats, ws.config.evidence.limit_mb)
+        raise UsageError(f"not a lookup command: {command}")  # pragma: no cover
+
+    # --- runs --------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.control is not None
+
+    def run_env(self) -> dict[str, str]:
+        return {**self.base_env, **self.session_env}
+
+    def start_run(self, command: commands.RunStage | commands.RunAuto, line: str) -> None:
+        from speckit.specs.documents import resolve_spec
+
+        if self.control is not None:
+            raise UsageError("a run is in progress; wait for it or press Esc to cancel it")
+        resolve_spec(self.workspace, command.spec)  # an unknown SPEC is a one-line error
+        cell = RunCell(line, self.workspace.root)
+        self.add_cell(cell)
+        self.control, self.active = RunControl(), cell
+        self._run(command, line, self.control, cell)
+
+    def _stage_agents(self, stage: Stage) -> list[tuple[str, str]]:
+        try:
+            agents = self.workspace.config.stage_agents(stage)
+        except SpeckitError:
+            return []
+        return [(agent.name, agent.role) for agent in agents]
+
+    @work(thread=True, group="run", exit_on_error=False)
+    def _run(
+        self,
+        command: commands.RunStage | commands.RunAuto,
+        line: str,
+        control: RunControl,
+        cell: RunCell,
+    ) -> None:
+        def on_stage(stage: Stage, attempt: int) -> None:
+            cell.post_message(RunCell.StageStarted(stage, attempt, self._stage_agents(stage)))
+
+        def on_result(run: StageRun) -> None:
+            cell.post_message(RunCell.StageDone(run))
+
+        def on_progress(agent: str, state: str, result: AgentResult | None) -> None:
+            cell.post_message(RunCell.Progress(agent, state, result))
+
+        hooks = RunHooks(on_stage=on_stage, on_result=on_result, on_progress=on_progress)
+        report = execute_run(self.workspace, command, line, self.run_env(), control, hooks)
+        cell.post_message(RunCell.RunDone(report))
+
+    def on_run_cell_finished(self, message: RunCell.Finished) -> None:
+        if message.cell is self.active:
+            self.control, self.active = None, None
+        self.refresh_specs()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_run":
+            return self.control is not None  # otherwise Esc / Ctrl+C go to the widgets
+        return True
+
+    def action_cancel_run(self) -> None:
+        if self.control is None or self.control.cancelled:
+            return
+        self.control.cancel()
+        self.notify("cancelling: stopping the agents…")
+        self.set_timer(KILL_AFTER, self._kill_stragglers)
+
+    def _kill_stragglers(self) -> None:
+        """Agents a cancel could not reach (e.g. policy checks) are SIGKILLed by group."""
+        if self.control is not None and self.control.cancelled:
+            from speckit.agents.process import kill_all_groups
+
+            kill_all_groups()
+
+    def action_copy_paths(self) -> None:
+        """Copy the synthesis and telemetry paths of the newest finished run."""
+        for cell in reversed(self.cells):
+            if isinstance(cell, RunCell) and cell.paths:
+                cell.action_copy_paths()
+                return
+        self.notify("no run with evidence yet")
+
+    def action_focus_command(self) -> None:
+        self.query_one("#command", CommandLine).focus()
+
+    def shutdown(self) -> None:
+        """Leave; a run still going is cancelled and its agents killed first."""
+        if self.control is not None:
+            from speckit.agents.process import kill_all_groups
+
+            self.control.cancel()
+            kill_all_groups()
+        self.exit()
+
+    async def action_quit(self) -> None:
+        self.shutdown()
+
+
+def run_app(workspace_root: Path, env: Mapping[str, str] | None = None) -> None:
+    """Open the TUI on a workspace (the `speckit tui` command)."""
+    SpeckitApp(Workspace(workspace_root), env).run()

@@ -1,0 +1,291 @@
+"""What the TUI shows, as Rich renderables built from pipeline results.
+
+Every verdict carries a symbol and a word, so the screen reads the same
+without colour. Pure functions of their inputs: no Textual, no I/O.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from speckit.stages import STAGES
+
+if TYPE_CHECKING:
+    from speckit.agents.result import AgentResult
+    from speckit.pipeline.stage import StageRun
+    from speckit.pipeline.status import SpecStatus
+    from speckit.tui.execute import RunReport
+
+BADGES: dict[str, tuple[str, str]] = {
+    "ok": ("✔ ok", "bold green"),
+    "degraded": ("▲ degraded", "bold yellow"),
+    "conflict": ("✖ conflict", "bold red"),
+    "guardrail failed": ("■ guardrail failed", "bold magenta"),
+    "cancelled": ("○ cancelled", "bold cyan"),
+    "error": ("✖ error", "bold red"),
+    "running": ("… running", "bold blue"),
+    "halted": ("■ HALTED", "bold white on red"),
+}
+AGENT_STATE_STYLE = {"ok": "green", "waiting": "dim", "running": "blue"}
+AGENT_COLUMNS = (
+    "agent",
+    "role",
+    "status",
+    "model",
+    "tokens in/out",
+    "latency",
+    "cost",
+    "cost source",
+)
+COLLAPSE_OVER = 5  # agreements / conflicts longer than this start collapsed
+
+
+def to_plain(renderable: RenderableType, width: int = 160) -> str:
+    """The text a renderable shows, without styles (for copy and for tests)."""
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(renderable)
+    return console.export_text(styles=False).rstrip()
+
+
+def badge(status: str) -> Text:
+    label, style = BADGES.get(status, (f"? {status}", "bold"))
+    return Text(label, style=style)
+
+
+def relative(path: Path | str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _tokens(result: AgentResult) -> str:
+    usage = result.usage
+    if usage.input_tokens is None and usage.output_tokens is None:
+        return "-"
+    return f"{usage.input_tokens or 0}/{usage.output_tokens or 0}"
+
+
+def _cost(result: AgentResult) -> str:
+    return "-" if result.cost_usd is None else f"${result.cost_usd:.4f}"
+
+
+def agent_table(results: Iterable[AgentResult]) -> Table:
+    """One row per agent: status, model, tokens, latency, cost and where the cost came from."""
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for column in AGENT_COLUMNS:
+        table.add_column(column, no_wrap=True)
+    for result in results:
+        mark = "✔" if result.succeeded else "✖"
+        table.add_row(
+            result.agent,
+            result.role,
+            Text(f"{mark} {result.status}", style=AGENT_STATE_STYLE.get(result.status, "red")),
+            result.model or "-",
+            _tokens(result),
+            f"{result.latency_ms / 1000:.1f}s",
+            _cost(result),
+            result.cost_source,
+        )
+    return table
+
+
+@dataclass
+class LiveAgent:
+    """One agent's row while a stage runs."""
+
+    name: str
+    role: str = "proposer"
+    state: str = "waiting"  # waiting | running | done
+    started: float | None = None
+    finished: float | None = None
+    result: AgentResult | None = None
+
+
+def live_table(rows: Iterable[LiveAgent], now: float) -> Table:
+    """waiting / running with elapsed seconds / done with the agent's status."""
+    table = Table(box=None, pad_edge=False, show_edge=False, show_header=False)
+    for column in ("agent", "role", "state"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        if row.state == "running" and row.started is not None:
+            state = Text(f"… running {now - row.started:.0f}s", style="blue")
+        elif row.state == "done" and row.result is not None:
+            took = (row.finished or now) - (row.started or now)
+            mark = "✔" if row.result.succeeded else "✖"
+            state = Text(
+                f"{mark} done: {row.result.status} in {took:.1f}s",
+                style=AGENT_STATE_STYLE.get(row.result.status, "red"),
+            )
+        else:
+            state = Text("· waiting", style="dim")
+        table.add_row(row.name, row.role, state)
+    return table
+
+
+def missing_lines(run: StageRun) -> list[Text]:
+    return [
+        Text(f"missing: {m.agent} ({m.status}): {m.reason}", style="yellow")
+        for m in run.synthesis.missing_agents
+    ]
+
+
+def agreement_items(run: StageRun) -> list[str]:
+    return [f"{a.text}  [{', '.join(a.agents)}]" for a in run.synthesis.agreements]
+
+
+def run_paths(run: StageRun) -> list[Path]:
+    """The files worth opening after a run: synthesis, then telemetry if written."""
+    paths = [Path(run.bundle.synthesis)]
+    if run.bundle.telemetry is not None:
+        paths.append(Path(run.bundle.telemetry))
+    return paths
+
+
+def paths_text(run: StageRun, root: Path) -> Text:
+    text = Text()
+    text.append("synthesis: ", style="bold")
+    text.append(relative(run.bundle.synthesis, root))
+    text.append("\ntelemetry: ", style="bold")
+    if run.bundle.telemetry is None:
+        text.append("off (SPEC_KIT_TELEMETRY_ENABLED=0 or [telemetry] enabled = false)")
+    else:
+        text.append(relative(run.bundle.telemetry, root))
+    for note in run.notes:
+        text.append(f"\nnote: {note}", style="dim")
+    if run.synthesis.arbiter is not None:
+        arbiter = run.synthesis.arbiter
+        text.append(f"\narbiter: {arbiter.agent} {arbiter.status}")
+        if arbiter.decision:
+            text.append(f", ruled {arbiter.decision}")
+    return text
+
+
+def report_status(report: RunReport) -> str:
+    """The cell's badge word."""
+    if report.cancelled:
+        return "cancelled"
+    if report.guardrail_failed or (report.auto and report.auto.exit_code == 4):
+        return "guardrail failed"
+    if report.error is not None:
+        return "error"
+    if report.auto is not None and report.auto.halted:
+        verdict_halt = report.runs and report.auto.exit_code in (2, 3)
+        return report.runs[-1].status if verdict_halt else "halted"
+    if report.runs:
+        worst = {"conflict": 2, "degraded": 1, "ok": 0}
+        return max((r.status for r in report.runs), key=lambda s: worst.get(s, 3))
+    return "ok"
+
+
+def resume_slash(resume_command: str) -> str:
+    """`speckit auto X --from plan` → `/spec-auto X --from plan` (same flags)."""
+    return "/spec-auto " + resume_command.removeprefix("speckit auto ").strip()
+
+
+def halt_text(report: RunReport, root: Path) -> Text:
+    """The halt banner: that it halted, where, why, what to read, how to resume."""
+    outcome = report.auto
+    assert outcome is not None and outcome.halted
+    text = Text()
+    text.append(" ■ PIPELINE HALTED ", style="bold white on red")
+    text.append(f" at {outcome.halted_at} (exit {int(outcome.exit_code)})\n", style="bold")
+    text.append("why:    ", style="bold")
+    text.append(f"{outcome.reason}\n")
+    for path in outcome.read_files:
+        text.append("read:   ", style="bold")
+        text.append(f"{relative(path, root)}\n")
+    text.append("resume: ", style="bold")
+    text.append(f"{resume_slash(outcome.resume_command)}", style="bold reverse")
+    text.append(f"   (shell: {outcome.resume_command})")
+    return text
+
+
+def auto_footer(report: RunReport) -> Text | None:
+    """The line closing a finished auto run that did not halt."""
+    outcome = report.auto
+    if outcome is None or outcome.halted:
+        return None
+    if outcome.start is None:
+        return Text(f"{report.spec_id}: {outcome.reason}")
+    passed = ", ".join(str(g.record.get("command")) for g in outcome.guardrails)
+    extra = f" (guardrails passed: {passed})" if passed else ""
+    return Text(f"✔ {report.spec_id}: pipeline completed from {outcome.start}{extra}", "green")
+
+
+def stage_verdicts(status: SpecStatus) -> Text:
+    """A SPEC's tracker status and one line per stage: symbol + word, then a halt if any."""
+    from speckit.pipeline.status import stage_cell
+
+    text = Text()
+    text.append(status.spec_id, style="bold")
+    text.append(f"\n  tracker: {status.tracker_status}")
+    for stage in STAGES:
+        cell = stage_cell(status.stages.get(stage))
+        state = status.stages.get(stage)
+        style = BADGES.get(state.status, ("", ""))[1] if state else "dim"
+        text.append(f"\n  {stage:<9} ")
+        text.append(cell if state else "· not run", style=style.replace("bold ", ""))
+    if status.halted_at:
+        text.append(f"\n  ■ HALTED at {status.halted_at}", style="bold red")
+    return text
+
+
+def status_table(rows: Iterable[SpecStatus]) -> RenderableType:
+    """`/status`: the same facts as `speckit status`, plus halts and missing documents."""
+    from speckit.pipeline.status import stage_cell
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for header in ("SPEC", "tracker", *STAGES, "guardrail", "tokens", "cost"):
+        table.add_column(header, no_wrap=True)
+    notes: list[Text] = []
+    for row in rows:
+        guard = row.guardrail["status"] if row.guardrail else "·"
+        cells = [stage_cell(row.stages.get(s)) for s in STAGES]
+        table.add_row(
+            row.spec_id, row.tracker_status, *cells, guard, str(row.total_tokens),
+            f"${row.total_cost_usd:.4f}",
+        )  # fmt: skip
+        if row.halted_at:
+            notes.append(Text(f"{row.spec_id}: halted at {row.halted_at}: {row.halt_reason}"))
+            notes.append(Text(f"  resume: {row.resume}"))
+        if row.missing_documents:
+            notes.append(Text(f"{row.spec_id}: missing {', '.join(row.missing_documents)}"))
+    return Group(table, *notes)
+
+
+def evidence_stats_text(report: list[dict[str, Any]], limit_mb: float) -> Text:
+    if not report:
+        return Text("no evidence yet")
+    text = Text()
+    for entry in report:
+        kinds: Mapping[str, Mapping[str, int]] = entry["kinds"]
+        parts = ", ".join(f"{k} {v['files']} files {v['bytes']} B" for k, v in kinds.items())
+        text.append(f"{entry['spec_id']}: {entry['bytes']} B ({parts})\n")
+        if entry["over_limit"]:
+            text.append(f"  warning: over the {limit_mb:g} MB limit ([evidence].limit_mb)\n", "red")
+    text.rstrip()
+    return text
+
+
+def help_table(lines: Iterable[tuple[str, str]]) -> Table:
+    table = Table(box=None, pad_edge=False, show_header=False)
+    table.add_column("usage", no_wrap=True, style="bold")
+    table.add_column("what")
+    for usage, summary in lines:
+        table.add_row(usage, summary)
+    return table
+
+
+def env_text(overrides: Mapping[str, str]) -> Text:
+    if not overrides:
+        return Text("no session variables; set one with /set-env NAME=VALUE")
+    return Text("\n".join(f"{name}={value}" for name, value in sorted(overrides.items())))
