@@ -227,3 +227,16 @@ def test_synthesis_json_keeps_the_earlier_field_names() -> None:
     } <= set(data)
     assert data["stage"] == "spec-plan" and data["specId"] == "SPEC-KIT-001"
     assert set(data["consensus"]) == {"agreements", "conflicts"}
+
+
+def test_synthesis_json_round_trips_and_override_sets_effective_status() -> None:
+    from speckit.consensus.synthesis import HumanOverride, Synthesis
+
+    results = [result(a, plan_answer(STEPS)) for a in AGENTS[:2]]
+    synthesis = synthesize("plan", "SPEC-KIT-001", AGENTS, results)
+    loaded = Synthesis.model_validate(synthesis.to_json())
+    assert loaded == synthesis and loaded.effective_status == "degraded"
+    loaded.override = HumanOverride(
+        verdict="ok", previous_status="degraded", reason="r", who="w", when="2026-01-01T00:00:00Z"
+    )
+    assert loaded.effective_status == "ok" and loaded.status == "degraded"

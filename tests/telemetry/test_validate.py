@@ -186,3 +186,13 @@ def test_fast_path_and_detailed_check_agree_on_speckit_records(tmp_path: Path) -
     assert check_consensus_record(record) == [
         'consensus.agents[0].cache_hit must be boolean or null, got "no"'
     ]
+
+
+def test_validate_defaults_to_the_workspace_evidence(cli: CliRunner, workspace: Path) -> None:
+    target = workspace / "evidence" / "consensus" / "SPEC-KIT-DEMO"
+    target.mkdir(parents=True)
+    shutil.copy(GOOD, target)
+    assert cli("telemetry", "validate", cwd=workspace).returncode == 0
+    shutil.copy(BAD, target)
+    done = cli("telemetry", "validate", cwd=workspace)
+    assert done.returncode == 1 and "unexpanded shell placeholders" in done.stdout

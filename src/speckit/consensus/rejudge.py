@@ -147,7 +147,7 @@ def bundle_results(bundle: BundleFiles) -> tuple[list[str], list[AgentResult]]:
 
 
 def _recorded(bundle: BundleFiles) -> tuple[str | None, str | None]:
-    from speckit.telemetry.validate import placeholders
+    from speckit.telemetry.rules import placeholders
 
     if bundle.synthesis is None:
         return None, "no synthesis file"

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -184,6 +185,74 @@ def _judge(stage: str, result: AgentResult | None, agent: str) -> tuple[AgentSum
     return base, data
 
 
+@dataclass
+class _Findings:
+    """What the valid answers said, gathered before the verdict."""
+
+    items: dict[str, list[str]] = field(default_factory=dict)
+    decisions: dict[str, str] = field(default_factory=dict)
+    conflicts: list[ConflictDetail] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_answers(
+    stage: str,
+    summaries: list[AgentSummary],
+    answers: dict[str, dict[str, Any]],
+    failed: list[str],
+) -> _Findings:
+    """Items, decisions and reported conflicts of the valid answers (rule 2's inputs)."""
+    found = _Findings()
+    reported_by: dict[str, list[str]] = {}
+    for summary in summaries:
+        data = answers.get(summary.agent)
+        if data is None:
+            continue
+        items = found.items[summary.agent] = stage_items(stage, data)
+        summary.items = len(items)
+        decision = decision_of(stage, data)
+        if decision is not None:
+            found.decisions[summary.agent] = summary.decision = decision
+        summary.summary = _summary_text(stage, items, decision)
+        for text in reported(data, "conflicts"):
+            about = failure_note(text, failed)
+            if about is not None:
+                found.notes.append(
+                    f"{summary.agent} reported {text!r}: counted as {about} "
+                    "missing, not as a disagreement"
+                )
+                continue
+            reported_by.setdefault(text, []).append(summary.agent)
+            summary.conflicts_reported += 1
+    if len(set(found.decisions.values())) > 1:
+        split = ", ".join(f"{a} {d}" for a, d in found.decisions.items())
+        field_name = "recommendation" if stage == "audit" else "decision"
+        found.conflicts.append(
+            ConflictDetail(
+                kind="decision", text=f"{field_name}s differ: {split}", agents=list(found.decisions)
+            )
+        )
+    found.conflicts.extend(
+        ConflictDetail(kind="reported", text=text, agents=agents)
+        for text, agents in reported_by.items()
+    )
+    return found
+
+
+def _verdict(
+    conflicts: list[str], missing: list[MissingAgent], valid: int
+) -> tuple[Status, list[str]]:
+    """Rules 1-3: conflict wins over degraded; otherwise ok. Returns the reasons too."""
+    reasons = [f"conflict: {c}" for c in conflicts] + [f"missing: {m}" for m in missing]
+    if not valid:
+        reasons.append("no agent gave a valid answer")
+    if conflicts:
+        return "conflict", reasons
+    if missing:
+        return "degraded", reasons
+    return "ok", [*reasons, f"all {valid} agents answered validly; no conflicts"]
+
+
 def synthesize(
     stage: str,
     spec_id: str,
@@ -197,10 +266,9 @@ def synthesize(
     by_agent: dict[str, AgentResult] = {}
     for result in results:
         by_agent.setdefault(result.agent, result)
-    participants = list(dict.fromkeys([*expected_agents, *by_agent]))
     summaries: list[AgentSummary] = []
     answers: dict[str, dict[str, Any]] = {}
-    for agent in participants:
+    for agent in dict.fromkeys([*expected_agents, *by_agent]):
         summary, data = _judge(name, by_agent.get(agent), agent)
         summaries.append(summary)
         if data is not None:
@@ -210,70 +278,16 @@ def synthesize(
         for s in summaries
         if not s.valid
     ]
-    failed_names = [m.agent for m in missing]
-    notes: list[str] = []
-    items_by_agent: dict[str, list[str]] = {}
-    reported_conflicts: dict[str, list[str]] = {}
-    decisions: dict[str, str] = {}
-    for summary in summaries:
-        data = answers.get(summary.agent)
-        if data is None:
-            continue
-        items_by_agent[summary.agent] = stage_items(name, data)
-        summary.items = len(items_by_agent[summary.agent])
-        decision = decision_of(name, data)
-        if decision is not None:
-            decisions[summary.agent] = summary.decision = decision
-        summary.summary = _summary_text(name, items_by_agent[summary.agent], decision)
-        for text in reported(data, "conflicts"):
-            about = failure_note(text, failed_names)
-            if about is not None:
-                notes.append(
-                    f"{summary.agent} reported {text!r}: counted as {about} missing, "
-                    "not as a disagreement"
-                )
-                continue
-            reported_conflicts.setdefault(text, []).append(summary.agent)
-            summary.conflicts_reported += 1
-    details = [
-        ConflictDetail(kind="reported", text=text, agents=agents)
-        for text, agents in reported_conflicts.items()
+    found = _read_answers(name, summaries, answers, [m.agent for m in missing])
+    conflicts = [
+        d.text if d.kind == "decision" else f"{', '.join(d.agents)}: {d.text}"
+        for d in found.conflicts
     ]
-    if len(set(decisions.values())) > 1:
-        split = ", ".join(f"{a} {d}" for a, d in decisions.items())
-        field = "recommendation" if name == "audit" else "decision"
-        details.insert(
-            0,
-            ConflictDetail(
-                kind="decision", text=f"{field}s differ: {split}", agents=list(decisions)
-            ),
-        )
-    groups = group_items(items_by_agent)
+    status, reasons = _verdict(conflicts, missing, len(answers))
+    groups = group_items(found.items)
     need = max(quorum, 1)
     agreements = [_agreement(g.text, g.members) for g in groups if len(g.members) >= need]
-    partial = [_agreement(g.text, g.members) for g in groups if 1 < len(g.members) < need]
-    unique = [
-        UniqueItem(agent=next(iter(g.members)), text=g.text)
-        for g in groups
-        if len(g.members) == 1 and need > 1
-    ]
-    reasons: list[str] = []
-    conflicts = [
-        d.text if d.kind == "decision" else f"{', '.join(d.agents)}: {d.text}" for d in details
-    ]
-    if details:
-        status: Status = "conflict"
-        reasons.extend(f"conflict: {c}" for c in conflicts)
-    elif missing:
-        status = "degraded"
-    else:
-        status = "ok"
-    reasons.extend(f"missing: {m}" for m in missing)
-    if not answers:
-        reasons.append("no agent gave a valid answer")
-    if status == "ok":
-        reasons.append(f"all {len(answers)} agents answered validly; no conflicts")
-    shared = sorted(set(decisions.values()))
+    shared = sorted(set(found.decisions.values()))
     return Synthesis(
         stage=f"spec-{name}",
         specId=spec_id,
@@ -284,14 +298,18 @@ def synthesize(
         agents=summaries,
         consensus=ConsensusSummary(agreements=[a.text for a in agreements], conflicts=conflicts),
         agreements=agreements,
-        partial=partial,
-        unique=unique,
+        partial=[_agreement(g.text, g.members) for g in groups if 1 < len(g.members) < need],
+        unique=[
+            UniqueItem(agent=next(iter(g.members)), text=g.text)
+            for g in groups
+            if len(g.members) == 1 and need > 1
+        ],
         conflicts=conflicts,
-        conflict_details=details,
+        conflict_details=found.conflicts,
         missing_agents=missing,
         decision=shared[0] if len(shared) == 1 else None,
-        decisions=decisions,
-        notes=notes,
+        decisions=found.decisions,
+        notes=found.notes,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from speckit.stages import STAGES
-from speckit.telemetry import validate as v
+from speckit.telemetry import rules as v
 
 
 def _type(spec: str) -> dict[str, Any]:
