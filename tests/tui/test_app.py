@@ -59,7 +59,7 @@ def test_spec_auto_halts_on_conflict_and_shows_resume(tmp_path: Path) -> None:
             assert "PIPELINE HALTED  at tasks (exit 2)" in text
             assert "why:    conflict:" in text and "alpha wants redis, beta wants memory" in text
             assert f"resume: /spec-auto {spec_id} --from tasks" in text
-            assert f"(shell: speckit auto {spec_id} --from tasks)" in text
+            assert f"shell:  speckit auto {spec_id} --from tasks" in text
             assert "implement" not in text  # it stopped there
             assert cell.has_class("halted")
             assert cell.report is not None and int(cell.report.exit_code) == 2

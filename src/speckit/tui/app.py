@@ -72,7 +72,8 @@ class SpeckitApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one("#specs", SpecList).border_title = "SPECs"
-        self.query_one("#history", VerticalScroll).border_title = str(self.workspace.root)
+        history = self.query_one("#history", VerticalScroll)
+        history.border_title = f"history · workspace {self.workspace.root.name}"
         self.add_cell(MessageCell("", Text("speckit tui: type /help for commands")))
         self.refresh_specs()
         self.query_one("#command", CommandLine).focus()
@@ -206,6 +207,7 @@ class SpeckitApp(App[None]):
         cell = RunCell(line, self.workspace.root)
         self.add_cell(cell)
         self.control, self.active = RunControl(), cell
+        self.refresh_bindings()  # the footer now offers Esc: cancel
         self._run(command, line, self.control, cell)
 
     def _stage_agents(self, stage: Stage) -> list[tuple[str, str]]:
@@ -239,6 +241,7 @@ class SpeckitApp(App[None]):
     def on_run_cell_finished(self, message: RunCell.Finished) -> None:
         if message.cell is self.active:
             self.control, self.active = None, None
+            self.refresh_bindings()
         self.refresh_specs()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

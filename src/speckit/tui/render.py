@@ -205,7 +205,8 @@ def halt_text(report: RunReport, root: Path) -> Text:
         text.append(f"{relative(path, root)}\n")
     text.append("resume: ", style="bold")
     text.append(f"{resume_slash(outcome.resume_command)}", style="bold reverse")
-    text.append(f"   (shell: {outcome.resume_command})")
+    text.append("\nshell:  ", style="bold")
+    text.append(outcome.resume_command)
     return text
 
 
