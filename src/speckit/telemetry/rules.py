@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from operator import itemgetter
 from typing import Any
 
 from speckit.stages import STAGES
@@ -152,51 +153,63 @@ _PY_TYPES: dict[str, frozenset[type]] = {
 }
 
 
-def _compile(spec: dict[str, str]) -> tuple[frozenset[str], dict[str, frozenset[type]]]:
-    """Required keys and the exact Python types each may have (bool is not an int here)."""
-    types = {
-        k: frozenset().union(*(_PY_TYPES[t] for t in kind.split("|"))) for k, kind in spec.items()
-    }
-    return frozenset(spec), types
+class _Shape:
+    """A compiled field table: which keys an object needs and the exact types each may hold.
 
+    Records written by one program repeat the same few type patterns, so a
+    pattern once checked is remembered and later objects cost one tuple lookup.
+    """
 
-_FAST_TOP = _compile(TOP_V2)
-_FAST_CONSENSUS = _compile(CONSENSUS_V2)
-_FAST_AGENT = _compile(AGENT_V2)
-_FAST_QUALITY = _compile(QUALITY_V2)
-_FAST_GUARDRAIL = _compile(GUARDRAIL_V2)
-_FAST_SUMMARY = _compile({"agreements": _LIST, "conflicts": _LIST})
+    def __init__(self, spec: dict[str, str]) -> None:
+        self.get = itemgetter(*spec)
+        self.allowed = [
+            frozenset().union(*(_PY_TYPES[t] for t in kind.split("|"))) for kind in spec.values()
+        ]
+        self.known: set[tuple[type, ...]] = set()
 
-
-def _fast_fields(data: Any, compiled: tuple[frozenset[str], dict[str, frozenset[type]]]) -> bool:
-    keys, types = compiled
-    if type(data) is not dict or not keys <= data.keys():
-        return False
-    for key, allowed in types.items():  # noqa: SIM110 - a plain loop is faster than all() here
-        if type(data[key]) not in allowed:
+    def fits(self, data: Any) -> bool:
+        if type(data) is not dict:
             return False
-    return True
+        try:
+            pattern = tuple(map(type, self.get(data)))
+        except KeyError:
+            return False
+        if pattern in self.known:
+            return True
+        if all(kind in allowed for kind, allowed in zip(pattern, self.allowed, strict=True)):
+            if len(self.known) < 10_000:
+                self.known.add(pattern)
+            return True
+        return False
+
+
+_FAST_TOP = _Shape(TOP_V2)
+_FAST_CONSENSUS = _Shape(CONSENSUS_V2)
+_FAST_AGENT = _Shape(AGENT_V2)
+_FAST_QUALITY = _Shape(QUALITY_V2)
+_FAST_GUARDRAIL = _Shape(GUARDRAIL_V2)
+_FAST_SUMMARY = _Shape({"agreements": _LIST, "conflicts": _LIST})
 
 
 def fast_valid_v2(data: dict[str, Any]) -> bool:
     """True when a line is valid: the common case, checked without building messages."""
-    if data.get("schemaVersion") != "2.0" or not _fast_fields(data, _FAST_TOP):
+    if data.get("schemaVersion") != "2.0" or not _FAST_TOP.fits(data):
         return False
     consensus = data["consensus"]
     if not (
-        _fast_fields(consensus, _FAST_CONSENSUS)
+        _FAST_CONSENSUS.fits(consensus)
         and consensus["status"] in CONSENSUS_STATUSES
         and data["consensusStatus"] == consensus["status"]
         and _COMMAND_V2.match(data["command"])
         and _TIMESTAMP.match(data["timestamp"])
         and data["specId"].startswith("SPEC-")
-        and _fast_fields(data["quality_metrics"], _FAST_QUALITY)
-        and _fast_fields(data["guardrail"], _FAST_GUARDRAIL)
-        and _fast_fields(data["consensusSummary"], _FAST_SUMMARY)
+        and _FAST_QUALITY.fits(data["quality_metrics"])
+        and _FAST_GUARDRAIL.fits(data["guardrail"])
+        and _FAST_SUMMARY.fits(data["consensusSummary"])
     ):
         return False
     for agent in consensus["agents"]:
-        if not _fast_fields(agent, _FAST_AGENT) or agent["status"] not in AGENT_STATUSES:
+        if not _FAST_AGENT.fits(agent) or agent["status"] not in AGENT_STATUSES:
             return False
     return True
 
