@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,23 @@ def test_guardrail_failure_is_its_own_verdict(tmp_path: Path) -> None:
             assert cell.report is not None and int(cell.report.exit_code) == 4
 
     asyncio.run(scenario())
+
+
+def test_quitting_during_a_run_kills_its_agents(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    sleeper, pid_file = sleeper_agent(root)
+    workspace, _spec_id = make_workspace(root, agents=sleeper)
+
+    async def scenario() -> int:
+        app = SpeckitApp(workspace, env={})
+        async with app.run_test(size=SIZE) as pilot:
+            await submit(pilot, "/spec-plan SPEC-KIT-005")
+            await wait_for(pilot, pid_file.is_file)
+            await pilot.press("ctrl+q")
+        return int(pid_file.read_text().split()[1])
+
+    sleep_pid = asyncio.run(scenario())
+    deadline = time.monotonic() + 10
+    while process_alive(sleep_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not process_alive(sleep_pid)

@@ -225,8 +225,11 @@ class SpeckitApp(App[None]):
         control: RunControl,
         cell: RunCell,
     ) -> None:
+        guardrails_only = isinstance(command, commands.RunAuto) and command.skip_consensus
+
         def on_stage(stage: Stage, attempt: int) -> None:
-            cell.post_message(RunCell.StageStarted(stage, attempt, self._stage_agents(stage)))
+            agents = [] if guardrails_only else self._stage_agents(stage)
+            cell.post_message(RunCell.StageStarted(stage, attempt, agents))
 
         def on_result(run: StageRun) -> None:
             cell.post_message(RunCell.StageDone(run))

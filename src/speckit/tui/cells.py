@@ -126,8 +126,10 @@ class RunCell(Vertical):
 
     def _show(self, shown: RenderableType | Widget, plain: str | None = None) -> None:
         widget = shown if isinstance(shown, Widget) else Static(shown)
-        self.query_one(".run-body", Vertical).mount(widget)
-        self.call_after_refresh(self._follow)
+        body = self.query_one(".run-body", Vertical)
+        if body.is_attached:  # not while the app is shutting down
+            body.mount(widget)
+            self.call_after_refresh(self._follow)
         if plain is None and not isinstance(shown, Widget):
             plain = render.to_plain(shown)
         self.texts.append(plain or "")
@@ -182,7 +184,10 @@ class RunCell(Vertical):
             ("agreements", render.agreement_items(run), "green"),
         ):
             if items:
-                self._show(_items(title, items, style), "\n".join([f"{title}:", *items]))
+                self._show(
+                    _items(title, items, style),
+                    "\n".join([f"{title}:"] + [f"• {i}" for i in items]),
+                )
         for line in render.missing_lines(run):
             self._show(line, line.plain)
         paths = render.paths_text(run, self.root)
