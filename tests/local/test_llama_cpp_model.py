@@ -1,0 +1,91 @@
+"""The llama_cpp driver with the real packaged model: schema answers, usage, sharing, cuts."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from speckit.agents.llama_cpp import loaded_models, packaged_model_path
+from speckit.agents.request import AgentRequest
+from speckit.agents.result import AgentResult
+from speckit.agents.runner import run_stage_agents
+from speckit.config import AgentConfig
+from speckit.consensus.schemas import check_answer, stage_schema
+from tests.local.conftest import SAMPLE_SPEC, TEST_ARGS, needs_local
+
+pytestmark = [pytest.mark.local, needs_local]
+
+PROMPT = (
+    "Plan the work for the SPEC below. Reply with one JSON object: "
+    '{"final_plan": {"work_breakdown": ["short step", "..."]}}\n\n' + SAMPLE_SPEC
+)
+
+
+def agent(name: str, seed: int, temperature: float, system: str, *extra: str) -> AgentConfig:
+    return AgentConfig(
+        name=name,
+        driver="llama_cpp",
+        model="smollm2-135m-instruct",
+        seed=seed,
+        temperature=temperature,
+        system_prompt=system,
+        args=[*TEST_ARGS, *extra],
+        timeout=120,
+    )
+
+
+def request(config: AgentConfig, tmp_path: Path, prompt: str = PROMPT) -> AgentRequest:
+    return AgentRequest(
+        agent=config,
+        prompt=prompt,
+        workdir=tmp_path,
+        raw_output_path=tmp_path / f"{config.name}_raw.txt",
+        stage="plan",
+        schema=stage_schema("plan"),
+    )
+
+
+def test_three_agents_share_one_model_and_answer_in_the_stage_schema(tmp_path: Path) -> None:
+    roster = [
+        agent("a", 11, 0.2, "You are a careful planner."),
+        agent("b", 22, 0.8, "You are a sceptical reviewer."),
+        agent("c", 33, 0.5, "You list tests first."),
+    ]
+    results = asyncio.run(run_stage_agents([request(a, tmp_path) for a in roster]))
+    assert [r.agent for r in results] == ["a", "b", "c"]
+    for result in results:
+        assert result.status == "ok", result.error
+        assert check_answer("plan", result.parsed) is None, result.text
+        assert (result.usage.input_tokens or 0) > 50, "the prompt was really tokenized"
+        assert (result.usage.output_tokens or 0) > 5, "the model really generated"
+        assert result.latency_ms > 0
+        assert (result.cost_usd, result.cost_source) == (0.0, "local")
+        assert Path(result.raw_output_path or "").read_text() == result.text
+    model = packaged_model_path()
+    assert model is not None
+    same_file = [
+        key for key in loaded_models() if key[0] == str(model.resolve()) and key[1] == 2048
+    ]
+    assert len(same_file) == 1, "one loaded model serves all three agents"
+
+
+def test_long_prompt_is_cut_to_the_context_window_and_says_so(tmp_path: Path) -> None:
+    filler = "\n".join(
+        f"- background note {i}: the login service logs every attempt." for i in range(400)
+    )
+    config = agent("cut", 5, 0.2, "You are a careful planner.", "n_ctx=768", "max_tokens=160")
+    result = asyncio.run(run_stage_agents([request(config, tmp_path, PROMPT + filler)]))[0]
+    assert result.status in ("ok", "invalid")
+    assert "prompt cut from" in (result.error or "") and "n_ctx=768" in (result.error or "")
+    assert 0 < (result.usage.input_tokens or 0) <= 768
+
+
+def test_timeout_is_reported_as_timeout(tmp_path: Path) -> None:
+    config = agent("slow", 7, 0.2, "You are a careful planner.").model_copy(
+        update={"timeout": 0.05}
+    )
+    result: AgentResult = asyncio.run(run_stage_agents([request(config, tmp_path)]))[0]
+    assert result.status == "timeout"
+    assert result.error == "timed out after 0.05s"
