@@ -85,7 +85,7 @@ def _money(value: float, unknown: int) -> str:
     return f"{text} (+{unknown} unknown)" if unknown else text
 
 
-def _line(label: str, figures: Figures) -> str:
+def _line(label: str, figures: Figures, per: str) -> str:
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(figures.statuses.items()))
     tokens = str(figures.tokens)
     if figures.unknown_tokens:
@@ -94,7 +94,7 @@ def _line(label: str, figures: Figures) -> str:
     cost = _money(figures.cost_usd, figures.unknown_cost)
     return (
         f"  {label:<14} runs {figures.runs:<4} {statuses:<28} tokens {tokens:<18} "
-        f"avg latency {latency:.1f}s  cost {cost}"
+        f"{per} {latency:.1f}s  cost {cost}"
     )
 
 
@@ -126,6 +126,6 @@ def summary(ctx: click.Context, spec: str | None, as_json: bool) -> None:
         extra = f"  overrides {row.overrides}" if row.overrides else ""
         skipped = f"  skipped lines {row.skipped_lines}" if row.skipped_lines else ""
         click.echo(f"{row.spec_id} {row.stage}{extra}{skipped}")
-        click.echo(_line("(all agents)", row.total))
+        click.echo(_line("(all agents)", row.total, "agent time/run"))
         for agent, figures in sorted(row.agents.items()):
-            click.echo(_line(agent, figures))
+            click.echo(_line(agent, figures, "avg latency"))

@@ -41,7 +41,7 @@ class Verdict:
 
 
 def find_bundles(root: Path) -> list[BundleFiles]:
-    """Every bundle under `root` (a folder, searched recursively), oldest first per folder."""
+    """Every bundle under `root` (searched recursively): per folder, oldest run first."""
     bundles: dict[tuple[Path, str, str], BundleFiles] = {}
     for path in sorted(root.rglob("spec-*.json")):
         name = parse_name(path.name)
@@ -53,7 +53,7 @@ def find_bundles(root: Path) -> list[BundleFiles]:
             (path.parent, name.command, name.key), BundleFiles(path.parent, name.command, name.key)
         )
         _add(entry, name, path)
-    return sorted(bundles.values(), key=lambda b: (str(b.folder), b.command, key_order(b.key)))
+    return sorted(bundles.values(), key=lambda b: (str(b.folder), key_order(b.key), b.command))
 
 
 def _add(entry: BundleFiles, name: EvidenceName, path: Path) -> None:
