@@ -63,6 +63,20 @@ def test_spec_auto_halts_on_conflict_and_shows_resume(tmp_path: Path) -> None:
             assert "implement" not in text  # it stopped there
             assert cell.has_class("halted")
             assert cell.report is not None and int(cell.report.exit_code) == 2
+            pane = app.query_one("#specs")
+
+            def spec_entry() -> str:
+                return str(pane.get_option_at_index(0).prompt)
+
+            await wait_for(pilot, lambda: "HALTED" in spec_entry())
+            lines = [line.strip() for line in spec_entry().splitlines()]
+            assert lines[:4] == [
+                spec_id,
+                "tracker: Backlog",
+                "plan      ✔ ok",
+                "tasks     ✖ conflict",
+            ]
+            assert lines[-1] == "■ HALTED at tasks"
 
     asyncio.run(scenario())
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
@@ -36,6 +36,12 @@ if TYPE_CHECKING:
     from speckit.pipeline.stage import StageRun
     from speckit.stages import Stage
 
+HELP_KEYS = (
+    "SPEC may be an id or its unique prefix (SPEC-KIT-005). --consensus is accepted as in the "
+    "earlier system: every stage run is a consensus run.\n"
+    "Keys: Tab completes, ↑/↓ history, Esc or Ctrl+C cancels a run, Ctrl+Y copies the newest "
+    "run's synthesis and telemetry paths (c on a focused cell: that cell's), Ctrl+Q quits."
+)
 KILL_AFTER = 3.0  # seconds after a cancel before every live agent group is SIGKILLed
 
 
@@ -138,7 +144,7 @@ class SpeckitApp(App[None]):
         if isinstance(command, commands.RUN_COMMANDS):
             self.start_run(command, line)
         elif isinstance(command, commands.Help):
-            self.say(line, render.help_table(commands.help_lines()))
+            self.say(line, Group(render.help_table(commands.help_lines()), Text(HELP_KEYS)))
         elif isinstance(command, commands.Quit):
             self.shutdown()
         elif isinstance(command, commands.SetEnv):
