@@ -202,7 +202,9 @@ def test_rejudge_judges_every_origin_bundle(cli: CliRunner) -> None:
 def test_rejudge_of_speckit_bundles_matches_their_verdicts(cli: CliRunner, workspace: Path) -> None:
     _run(workspace, "plan", None, "2026-11-25T10:00:00Z")
     _run(workspace, "plan", None, "2026-11-25T10:05:00Z", drop=True)
-    _run(workspace, "validate", ["approve", "reject", "approve"], "2026-11-25T10:06:00Z")
+    paths = _run(workspace, "validate", ["approve", "reject", "approve"], "2026-11-25T10:06:00Z")
+    for raw in ("claude_raw.json", "claude_raw.txt", "gemini_raw.jsonl"):  # driver output: ignored
+        (paths.folder / f"spec-validate_{paths.key}_{raw}").write_text("not json")
     done = cli("consensus", "rejudge", str(workspace / "evidence" / "consensus"), "--json")
     verdicts = json.loads(done.stdout)
     assert [(v["stage"], v["status"], v["recorded_status"]) for v in verdicts] == [
