@@ -235,7 +235,8 @@ def test_synthesis_json_round_trips_and_override_sets_effective_status() -> None
     results = [result(a, plan_answer(STEPS)) for a in AGENTS[:2]]
     synthesis = synthesize("plan", "SPEC-KIT-001", AGENTS, results)
     loaded = Synthesis.model_validate(synthesis.to_json())
-    assert loaded == synthesis and loaded.effective_status == "degraded"
+    before: str = loaded.effective_status
+    assert loaded == synthesis and before == "degraded"
     loaded.override = HumanOverride(
         verdict="ok", previous_status="degraded", reason="r", who="w", when="2026-01-01T00:00:00Z"
     )
