@@ -54,8 +54,8 @@ def test_cancel_kills_the_agents_and_is_recorded(tmp_path: Path, key: str) -> No
 
             await pilot.press(key)
             await wait_for(pilot, lambda: cell.finished)
-            assert "○ cancelled during plan" in cell.plain
-            assert "process groups killed" in cell.plain
+            assert "○ cancelled at plan" in cell.plain
+            assert "process groups killed; no verdict recorded for plan" in cell.plain
             await wait_for(pilot, lambda: not process_alive(sleep_pid), limit=10)
             assert not process_alive(agent_pid)
             assert not app.running

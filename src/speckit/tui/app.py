@@ -20,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Footer, OptionList, Static
+from textual.worker import get_current_worker
 
 from speckit.errors import SpeckitError, UsageError
 from speckit.resources import data_file
@@ -109,6 +110,8 @@ class SpeckitApp(App[None]):
             message = exc.message if isinstance(exc, SpeckitError) else f"{exc}"
             self.call_from_thread(pane.show_error, message)
             return
+        if get_current_worker().is_cancelled:
+            return  # a newer refresh is on its way; do not show older data after it
         self.spec_ids = [row.spec_id for row in rows]
         self.call_from_thread(pane.show, rows)
 

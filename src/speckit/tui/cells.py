@@ -201,9 +201,12 @@ class RunCell(Vertical):
         if self._timer is not None:
             self._timer.stop()
         if report.cancelled:
-            where = f" during {report.stage}" if report.stage else ""
-            text = Text(f"○ cancelled{where}: agents stopped, their process groups killed; ")
-            text.append("no verdict recorded for the cancelled stage")
+            where = f" at {report.stage}" if report.stage else ""
+            text = Text(f"○ cancelled{where}: running agents stopped, their process groups killed")
+            text.append(f"; no verdict recorded for {report.stage or 'this run'}")
+            self._show(text, text.plain)
+        elif report.cancel_late:
+            text = Text("○ the cancel came after the last agent had answered: the verdict stands")
             self._show(text, text.plain)
         elif report.error is not None:
             label = "guardrail failed" if report.guardrail_failed else "error"

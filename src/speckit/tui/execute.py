@@ -37,6 +37,7 @@ class RunReport:
     exit_code: ExitCode = ExitCode.OK
     guardrail_failed: bool = False
     cancelled: bool = False
+    cancel_late: bool = False  # Esc came after the run's last agent had answered
     stage: Stage | None = None  # the stage running when it ended (cancel, error)
 
     @property
@@ -73,8 +74,8 @@ def execute_run(
     except Exception as exc:  # a bug must end in a history line, never a dead UI
         report.error = f"internal error: {type(exc).__name__}: {exc}"
         report.exit_code = ExitCode.ERROR
-    if control.cancelled and not report.cancelled and report.error is None:
-        report.cancelled = True  # cancel came after the last agent answered
+    # A cancel that came after the last agent answered stopped nothing: the verdict stands.
+    report.cancel_late = control.cancelled and not report.cancelled
     return report
 
 
@@ -119,8 +120,8 @@ def _auto(
     from speckit.pipeline.stage import StageOptions
 
     def on_stage(stage: Stage, attempt: int) -> None:
-        control.checkpoint()
         report.stage = stage
+        control.checkpoint()
         hooks.on_stage(stage, attempt)
 
     def on_result(run: StageRun) -> None:
