@@ -189,3 +189,37 @@ def test_history_and_tab_completion(tmp_path: Path) -> None:
             assert line.value == ""
 
     asyncio.run(scenario())
+
+
+def test_resume_after_a_halt_with_the_shown_command(tmp_path: Path) -> None:
+    workspace, spec_id = make_workspace(tmp_path / "ws")
+
+    async def scenario() -> None:
+        app = SpeckitApp(workspace, env={})
+        async with app.run_test(size=SIZE) as pilot:
+            halted = await run_command(pilot, "/spec-auto SPEC-KIT-005")
+            resume = next(
+                line.removeprefix("resume: ")
+                for line in halted.plain.splitlines()
+                if line.startswith("resume: ")
+            )
+            # The user settles the disagreement (here: the script) and drops an agent
+            # from the roster; both apply to the next run without restarting the TUI.
+            script = workspace.root / "script.toml"
+            text = script.read_text(encoding="utf-8")
+            script.write_text(
+                text.replace(
+                    ', consensus = { conflicts = ["alpha wants redis, beta wants memory"] }', ""
+                )
+            )
+            config = workspace.root / "speckit.toml"
+            config.write_text(
+                config.read_text().replace('"alpha", "beta", "boss"', '"alpha", "boss"')
+            )
+            done = await run_command(pilot, resume)
+            assert done.plain.splitlines()[0] == f"› {resume}   ✔ ok"
+            assert f"{spec_id}: pipeline completed from tasks" in done.plain
+            assert not any(line.startswith("beta") for line in done.plain.splitlines())
+            assert "unlock SPEC-KIT-005-add-login-rate-limiting: ✔ ok" in done.plain
+
+    asyncio.run(scenario())

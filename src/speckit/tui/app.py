@@ -105,7 +105,7 @@ class SpeckitApp(App[None]):
 
         pane = self.query_one("#specs", SpecList)
         try:
-            rows = spec_statuses(self.workspace)
+            rows = spec_statuses(self.fresh_workspace())
         except Exception as exc:  # shown in the pane; the app must stay up
             message = exc.message if isinstance(exc, SpeckitError) else f"{exc}"
             self.call_from_thread(pane.show_error, message)
@@ -178,7 +178,7 @@ class SpeckitApp(App[None]):
     def _lookup(self, command: Command) -> RenderableType:
         from speckit.specs.documents import create_spec, resolve_spec
 
-        ws = self.workspace
+        ws = self.fresh_workspace()
         if isinstance(command, commands.NewSpec):
             new_id, row = create_spec(ws, command.description)
             return Text(
@@ -219,12 +219,9 @@ class SpeckitApp(App[None]):
         self.refresh_bindings()  # the footer now offers Esc: cancel
         self._run(command, line, self.control, cell)
 
-    def _stage_agents(self, stage: Stage) -> list[tuple[str, str]]:
-        try:
-            agents = self.workspace.config.stage_agents(stage)
-        except SpeckitError:
-            return []
-        return [(agent.name, agent.role) for agent in agents]
+    def fresh_workspace(self) -> Workspace:
+        """The workspace with speckit.toml read again, as each CLI call would: edits apply."""
+        return Workspace(self.workspace.root)
 
     @work(thread=True, group="run", exit_on_error=False)
     def _run(
@@ -234,10 +231,17 @@ class SpeckitApp(App[None]):
         control: RunControl,
         cell: RunCell,
     ) -> None:
+        workspace = self.fresh_workspace()
         guardrails_only = isinstance(command, commands.RunAuto) and command.skip_consensus
 
+        def stage_agents(stage: Stage) -> list[tuple[str, str]]:
+            try:
+                return [(a.name, a.role) for a in workspace.config.stage_agents(stage)]
+            except SpeckitError:
+                return []
+
         def on_stage(stage: Stage, attempt: int) -> None:
-            agents = [] if guardrails_only else self._stage_agents(stage)
+            agents = [] if guardrails_only else stage_agents(stage)
             cell.post_message(RunCell.StageStarted(stage, attempt, agents))
 
         def on_result(run: StageRun) -> None:
@@ -247,7 +251,7 @@ class SpeckitApp(App[None]):
             cell.post_message(RunCell.Progress(agent, state, result))
 
         hooks = RunHooks(on_stage=on_stage, on_result=on_result, on_progress=on_progress)
-        report = execute_run(self.workspace, command, line, self.run_env(), control, hooks)
+        report = execute_run(workspace, command, line, self.run_env(), control, hooks)
         cell.post_message(RunCell.RunDone(report))
 
     def on_run_cell_finished(self, message: RunCell.Finished) -> None:
