@@ -198,3 +198,14 @@ def test_second_concurrent_run_is_refused(scripted: ScriptedWorkspace, tmp_path:
                 raise AssertionError("the second lock must be refused")
         except SpeckitError as exc:
             assert "already running" in exc.message
+
+
+def test_corrupt_earlier_verdict_is_a_note_not_a_crash(
+    cli: CliRunner, scripted: ScriptedWorkspace
+) -> None:
+    assert cli("run", "plan", scripted.spec_id, cwd=scripted.root).returncode == 0
+    synthesis = next(scripted.consensus_dir().glob("spec-plan_*_synthesis.json"))
+    synthesis.write_text("{ torn")
+    result = cli("run", "tasks", scripted.spec_id, cwd=scripted.root)
+    assert result.returncode == 0, result.stderr
+    assert "plan: newest verdict unreadable" in result.stdout

@@ -76,7 +76,12 @@ def _earlier_stage_notes(workspace: Workspace, spec_id: str, stage: Stage) -> li
 
     notes = []
     for earlier in STAGES[: STAGES.index(stage)]:
-        if latest_synthesis(workspace.evidence_root, spec_id, earlier) is None:
+        try:
+            found = latest_synthesis(workspace.evidence_root, spec_id, earlier)
+        except SpeckitError as exc:  # a corrupt old verdict must not stop a new run
+            notes.append(f"{earlier}: newest verdict unreadable ({exc.message})")
+            continue
+        if found is None:
             notes.append(f"{earlier} has not run for {spec_id}")
     return notes
 
