@@ -37,6 +37,10 @@ def test_spec_plan_shows_verdict_agent_rows_and_paths(tmp_path: Path) -> None:
             assert cell.paths == [synthesis[0], telemetry[0]]
             await pilot.press("ctrl+y")  # copy the newest run's paths
             assert app.clipboard == f"{synthesis[0]}\n{telemetry[0]}"
+            app.copy_to_clipboard("")
+            cell.focus()  # `c` on a focused cell copies that cell's paths
+            await pilot.press("c")
+            assert app.clipboard == f"{synthesis[0]}\n{telemetry[0]}"
             pane = app.query_one("#specs")
             await wait_for(
                 pilot, lambda: "plan      ✔ ok" in str(pane.get_option_at_index(0).prompt)
@@ -91,8 +95,11 @@ def test_set_env_changes_what_the_next_run_records(tmp_path: Path) -> None:
             assert len(_consensus_files(workspace.root, spec_id, "*_telemetry.jsonl")) == 1
             await submit(pilot, "/set-env SPEC_KIT_TELEMETRY_ENABLED=0")
             assert "SPEC_KIT_TELEMETRY_ENABLED=0" in messages(app)[-1].plain
+            await submit(pilot, "/set-env HAL_SECRET_API_KEY=hunter2")
             await submit(pilot, "/set-env")
-            assert messages(app)[-1].plain.endswith("SPEC_KIT_TELEMETRY_ENABLED=0")
+            listing = messages(app)[-1].plain.splitlines()
+            assert listing[1:] == ["HAL_SECRET_API_KEY=••••••", "SPEC_KIT_TELEMETRY_ENABLED=0"]
+            assert not any("hunter2" in m.plain for m in messages(app))
             second = await run_command(pilot, "/spec-plan SPEC-KIT-005")
             assert "telemetry: off" in second.plain
             assert "telemetry: off" not in first.plain

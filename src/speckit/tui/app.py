@@ -154,7 +154,8 @@ class SpeckitApp(App[None]):
             if command.name is not None:
                 self.session_env[command.name] = command.value
                 note = "applies to runs started from this session"
-                self.say(line, Text(f"{command.name}={command.value} ({note})"))
+                shown = render.env_text({command.name: command.value})
+                self.say(f"/set-env {shown.plain}", Text.assemble(shown, f" ({note})"))
             else:
                 self.say(line, render.env_text(self.session_env))
         else:
@@ -217,7 +218,7 @@ class SpeckitApp(App[None]):
         self.add_cell(cell)
         self.control, self.active = RunControl(), cell
         self.refresh_bindings()  # the footer now offers Esc: cancel
-        self._run(command, line, self.control, cell)
+        self._run(command, line, self.run_env(), self.control, cell)
 
     def fresh_workspace(self) -> Workspace:
         """The workspace with speckit.toml read again, as each CLI call would: edits apply."""
@@ -228,6 +229,7 @@ class SpeckitApp(App[None]):
         self,
         command: commands.RunStage | commands.RunAuto,
         line: str,
+        env: dict[str, str],
         control: RunControl,
         cell: RunCell,
     ) -> None:
@@ -251,7 +253,7 @@ class SpeckitApp(App[None]):
             cell.post_message(RunCell.Progress(agent, state, result))
 
         hooks = RunHooks(on_stage=on_stage, on_result=on_result, on_progress=on_progress)
-        report = execute_run(workspace, command, line, self.run_env(), control, hooks)
+        report = execute_run(workspace, command, line, env, control, hooks)
         cell.post_message(RunCell.RunDone(report))
 
     def on_run_cell_finished(self, message: RunCell.Finished) -> None:

@@ -7,6 +7,7 @@ without colour. Pure functions of their inputs: no Textual, no I/O.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,10 @@ AGENT_COLUMNS = (
     "cost",
     "cost source",
 )
-COLLAPSE_OVER = 5  # agreements / conflicts longer than this start collapsed
+COLLAPSE_OVER = 5
+_SECRET_NAME = re.compile(
+    r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE
+)  # agreements / conflicts longer than this start collapsed
 
 
 def to_plain(renderable: RenderableType, width: int = 160) -> str:
@@ -287,6 +291,11 @@ def help_table(lines: Iterable[tuple[str, str]]) -> Table:
 
 
 def env_text(overrides: Mapping[str, str]) -> Text:
+    """NAME=VALUE lines; values of secret-looking names are masked (screens get shared)."""
     if not overrides:
         return Text("no session variables; set one with /set-env NAME=VALUE")
-    return Text("\n".join(f"{name}={value}" for name, value in sorted(overrides.items())))
+    lines = []
+    for name, value in sorted(overrides.items()):
+        shown = "••••••" if value and _SECRET_NAME.search(name) else value
+        lines.append(f"{name}={shown}")
+    return Text("\n".join(lines))
