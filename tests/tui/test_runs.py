@@ -55,6 +55,9 @@ def test_cancel_kills_the_agents_and_is_recorded(tmp_path: Path, key: str) -> No
             await pilot.press(key)
             await wait_for(pilot, lambda: cell.finished)
             assert "○ cancelled at plan" in cell.plain
+            rows = cell.plain.splitlines()
+            assert any(r.startswith("sleeper") and "✖ done: cancelled" in r for r in rows), rows
+            assert any(r.startswith("boss") and "· waiting" in r for r in rows), rows
             assert "process groups killed; no verdict recorded for plan" in cell.plain
             await wait_for(pilot, lambda: not process_alive(sleep_pid), limit=10)
             assert not process_alive(agent_pid)

@@ -117,9 +117,8 @@ class RunCell(Vertical):
     def _head(self) -> Text:
         text = Text(f"› {self.line}   ", style="bold")
         if self.report is None:
-            text.append_text(render.badge("running"))
-            if self.stage:
-                text.append(f" {self.stage}")
+            badge = render.badge("running")
+            text.append(f"{badge.plain} {self.stage}".rstrip(), style=badge.style)
         else:
             text.append_text(render.badge(render.report_status(self.report)))
         return text
@@ -200,6 +199,8 @@ class RunCell(Vertical):
         report = self.report = message.report
         if self._timer is not None:
             self._timer.stop()
+        if self.rows:  # ended mid-stage: keep where each agent was (what a cancel stopped)
+            self._show(render.live_table(self.rows.values(), time.monotonic()))
         if report.cancelled:
             where = f" at {report.stage}" if report.stage else ""
             text = Text(f"○ cancelled{where}: running agents stopped, their process groups killed")
