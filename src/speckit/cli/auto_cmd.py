@@ -53,7 +53,11 @@ def auto(
         skip_consensus=skip_consensus,
         allow_conflict=allow_conflict,
         allow_degraded=allow_degraded,
-        stage=StageOptions(allow_dirty=allow_dirty, on_progress=ProgressPrinter()),
+        stage=StageOptions(
+            allow_dirty=allow_dirty,
+            on_progress=ProgressPrinter(),
+            prewarm=("rich.console", "rich.table"),
+        ),
         on_stage=announce,
         on_result=lambda run: print_stage_run(run, workspace.root),
     )

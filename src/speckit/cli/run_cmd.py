@@ -48,7 +48,10 @@ def run(
     spec_id = resolve_spec(workspace, spec)
     click.echo(f"{chosen_stage} {spec_id}: running agents…", err=True)
     options = StageOptions(
-        allow_conflict=allow_conflict, allow_dirty=allow_dirty, on_progress=ProgressPrinter()
+        allow_conflict=allow_conflict,
+        allow_dirty=allow_dirty,
+        on_progress=ProgressPrinter(),
+        prewarm=("rich.console", "rich.table"),
     )
     stage_run = run_stage(workspace, spec_id, chosen_stage, options)
     if as_json:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 VERDICT_EXIT = {"ok": ExitCode.OK, "conflict": ExitCode.CONFLICT, "degraded": ExitCode.DEGRADED}
 WRITING_STAGES: frozenset[str] = frozenset({"implement"})
+# Imported while the agents run, so the end of a run does not pay for them.
+AFTER_AGENTS = ("speckit.consensus.synthesis", "speckit.evidence.bundle", "genai_prices")
 
 
 class GuardrailFailed(SpeckitError):
@@ -46,6 +48,7 @@ class StageOptions:
     skip_guardrail: bool = False
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     on_progress: ProgressCallback | None = None
+    prewarm: tuple[str, ...] = ()  # modules the caller needs afterwards (e.g. rich)
 
 
 @dataclass
@@ -176,6 +179,7 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
             workspace, aggregator, prompt_for(aggregator, results), stage, raw_dir, prefix, opts.env
         )
 
+    _prewarm((*AFTER_AGENTS, *opts.prewarm))
     results = run_stage_agents_sync(requests, make_aggregator, opts.on_progress)
     synthesis = synthesize(
         stage, spec_id, [a.name for a in agents], results, quorum=config.consensus.quorum
@@ -208,6 +212,21 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
         guardrail,
         notes,
     )
+
+
+def _prewarm(modules: tuple[str, ...]) -> None:
+    """Import `modules` in a daemon thread: agents spend their time waiting on I/O, so
+    the imports overlap with that wait instead of adding to the run's wall time."""
+    import importlib
+    import threading
+    from contextlib import suppress
+
+    def load() -> None:
+        for name in modules:
+            with suppress(ImportError):  # the real import later reports it
+                importlib.import_module(name)
+
+    threading.Thread(target=load, name="speckit-prewarm", daemon=True).start()
 
 
 def _guardrail(
