@@ -1,30 +1,19 @@
 """Small text helpers shared by drivers: find the JSON answer, make one-line errors.
 
-`parse_answer` prefers the consensus package's robust extractor when it is
-installed (speckit.consensus.extract) and otherwise does a minimal search:
-the whole text, then fenced blocks, then the first balanced `{...}`.
+The answer itself is found by the consensus package's extractor, so drivers
+and the synthesis can never disagree on what an agent said.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)```", re.DOTALL)
+from speckit.consensus.extract import extract_json
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_MAX_STARTS = 50  # `{` positions tried by the fallback scan (bounds the work on huge text)
-
-
-def _external_extractor() -> Callable[[str], dict[str, Any] | None] | None:
-    try:
-        module = importlib.import_module("speckit.consensus.extract")
-    except ImportError:
-        return None
-    extractor = getattr(module, "extract_json", None)
-    return extractor if callable(extractor) else None
 
 
 def load_object(text: str) -> dict[str, Any] | None:
@@ -35,42 +24,11 @@ def load_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def minimal_extract(text: str) -> dict[str, Any] | None:
-    """The JSON object in `text`: whole text, last fenced block, or first decodable `{`."""
-    whole = load_object(text.strip())
-    if whole is not None:
-        return whole
-    for block in reversed(_FENCE.findall(text)):
-        found = load_object(block.strip())
-        if found is not None:
-            return found
-    decoder = json.JSONDecoder()
-    start = text.find("{")
-    tries = 0
-    while start != -1 and tries < _MAX_STARTS:
-        tries += 1
-        try:
-            value, _end = decoder.raw_decode(text, start)
-        except ValueError:
-            start = text.find("{", start + 1)
-            continue
-        if isinstance(value, dict):
-            return value
-        start = text.find("{", start + 1)
-    return None
-
-
 def parse_answer(text: str) -> dict[str, Any] | None:
     """The JSON object an agent answered with, or None."""
     if not text.strip():
         return None
-    extractor = _external_extractor()
-    if extractor is not None:
-        try:
-            return extractor(text)
-        except Exception:  # a bug there must not cost us the answer
-            return minimal_extract(text)
-    return minimal_extract(text)
+    return extract_json(text)
 
 
 def one_line(text: str, limit: int = 300) -> str:
