@@ -100,6 +100,9 @@ def test_validate_reject_retries_then_halts(cli: CliRunner, scripted: ScriptedWo
     assert "HALTED at validate" in result.stdout and "no retries are left" in result.stdout
     assert len(syntheses(scripted, "validate")) == 3  # first try + 2 retries (default)
     assert len(syntheses(scripted, "implement")) == 3
+    # runs within one second get keys ts, ts-2, …: no run's raw output overwrites another's
+    raw = list(scripted.consensus_dir().glob("spec-validate_*_raw.txt"))
+    assert len(raw) == 3 * 3
     assert not syntheses(scripted, "audit")
     assert "attempt 3" in result.stderr
 

@@ -89,13 +89,6 @@ def _earlier_stage_notes(workspace: Workspace, spec_id: str, stage: Stage) -> li
     return notes
 
 
-def _telemetry_enabled(default: bool, env: Mapping[str, str]) -> bool:
-    value = env.get("SPEC_KIT_TELEMETRY_ENABLED")
-    if value is None or value.strip() == "":
-        return default
-    return value.strip().lower() not in {"0", "false", "no", "off"}
-
-
 def _request(
     workspace: Workspace,
     agent: AgentConfig,
@@ -144,21 +137,26 @@ def run_stage(
 def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOptions) -> StageRun:
     from speckit.agents.runner import run_stage_agents_sync
     from speckit.consensus.synthesis import synthesize
-    from speckit.evidence.bundle import write_bundle
+    from speckit.evidence.bundle import reserve_run, write_bundle
     from speckit.pipeline.session import new_session_id, utc_timestamp
     from speckit.prompts.context import build_context
     from speckit.prompts.render import prompt_version, render_prompt
+    from speckit.telemetry import telemetry_enabled
 
     config = workspace.config
     agents = _stage_agents(workspace, stage)
+    telemetry_on = telemetry_enabled(config.telemetry.enabled, opts.env)  # bad value: fail early
     timestamp = utc_timestamp()
     session_id = new_session_id(timestamp)
-    guardrail = (
-        None if opts.skip_guardrail else _guardrail(workspace, spec_id, stage, session_id, opts)
-    )
+    guardrail = None
+    if not opts.skip_guardrail:
+        guardrail = _guardrail(workspace, spec_id, stage, session_id, opts)
     notes = _earlier_stage_notes(workspace, spec_id, stage)
     raw_dir = workspace.evidence_root / "consensus" / spec_id
-    prefix = f"{command_name(stage)}_{timestamp}"
+    # The run key is the timestamp, or timestamp-N when a run of this stage already used
+    # that second; raw outputs take the same key so they never overwrite another run's.
+    key = reserve_run(workspace.evidence_root, spec_id, stage, timestamp, session_id)
+    prefix = f"{command_name(stage)}_{key}"
     context = build_context(workspace, spec_id)
     proposers = [a for a in agents if a.role != "aggregator"]
     aggregator = next((a for a in agents if a.role == "aggregator"), None)
@@ -198,19 +196,19 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
         results,
         synthesis,
         guardrail.record if guardrail else None,
-        _telemetry_enabled(config.telemetry.enabled, opts.env),
+        telemetry_on,
     )
     return StageRun(
-        spec_id,
-        stage,
-        timestamp,
-        session_id,
-        prompt_version(stage),
-        results,
-        synthesis,
-        bundle,
-        guardrail,
-        notes,
+        spec_id=spec_id,
+        stage=stage,
+        timestamp=timestamp,
+        session_id=session_id,
+        prompt_version=prompt_version(stage),
+        results=results,
+        synthesis=synthesis,
+        bundle=bundle,
+        guardrail=guardrail,
+        notes=notes,
     )
 
 
