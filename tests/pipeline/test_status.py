@@ -87,3 +87,13 @@ def test_status_with_no_specs(cli: CliRunner, workspace: object) -> None:
 
     result = cli("status", cwd=Path(str(workspace)))
     assert result.returncode == 0 and "no SPECs yet" in result.stdout
+
+
+def test_index_rebuilt_by_several_threads_at_once(scripted: ScriptedWorkspace) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from speckit.pipeline.status import collect_status
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _n: collect_status(scripted.workspace), range(8)))
+    assert all(len(r) == 1 and r[0].spec_id == scripted.spec_id for r in results)

@@ -50,50 +50,27 @@ def list_files(ctx: click.Context, spec: str, as_json: bool) -> None:
 @click.pass_context
 def stats(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     """Files and bytes per SPEC and kind; warns when a SPEC passes [evidence].limit_mb."""
-    from speckit.evidence.index import open_index
+    from speckit.evidence.stats import evidence_stats
     from speckit.specs.documents import resolve_spec
 
     workspace = app(ctx).workspace()
     spec_id = resolve_spec(workspace, spec) if spec else None
-    limit = workspace.config.evidence.limit_mb * 1024 * 1024
-    _index, connection = open_index(workspace.evidence_root, workspace.cache_dir)
-    query = "SELECT spec_id, kind, COUNT(*), SUM(bytes) FROM files"
-    params: tuple[str, ...] = ()
-    if spec_id:
-        query += " WHERE spec_id = ?"
-        params = (spec_id,)
-    rows = connection.execute(query + " GROUP BY spec_id, kind ORDER BY spec_id, kind", params)
-    per_spec: dict[str, dict[str, dict[str, int]]] = {}
-    for sid, kind, count, size in rows:
-        per_spec.setdefault(sid, {})[kind] = {"files": int(count), "bytes": int(size or 0)}
-    connection.close()
+    limit_mb = workspace.config.evidence.limit_mb
+    report = evidence_stats(workspace.evidence_root, workspace.cache_dir, limit_mb, spec_id)
     if as_json:
-        report = [
-            {
-                "spec_id": sid,
-                "kinds": kinds,
-                "bytes": _total(kinds),
-                "over_limit": _total(kinds) > limit,
-            }
-            for sid, kinds in per_spec.items()
-        ]
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps([entry.as_dict() for entry in report], indent=2))
         return
-    if not per_spec:
+    if not report:
         click.echo("no evidence yet")
-    for sid, kinds in per_spec.items():
-        parts = ", ".join(f"{k} {v['files']} files {v['bytes']} B" for k, v in kinds.items())
-        click.echo(f"{sid}: {_total(kinds)} B ({parts})")
-        if _total(kinds) > limit:
+    for entry in report:
+        parts = ", ".join(f"{k} {v['files']} files {v['bytes']} B" for k, v in entry.kinds.items())
+        click.echo(f"{entry.spec_id}: {entry.bytes} B ({parts})")
+        if entry.over_limit:
             click.echo(
-                f"  warning: over the {workspace.config.evidence.limit_mb:g} MB limit "
-                "([evidence].limit_mb); archive old bundles",
+                f"  warning: over the {limit_mb:g} MB limit ([evidence].limit_mb); "
+                "archive old bundles",
                 err=True,
             )
-
-
-def _total(kinds: dict[str, dict[str, int]]) -> int:
-    return sum(k["bytes"] for k in kinds.values())
 
 
 @evidence.command()

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import closing, suppress
 from dataclasses import dataclass
@@ -144,8 +145,11 @@ class EvidenceIndex:
 
     def _create(self) -> sqlite3.Connection:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.db_path.with_name(f".{self.db_path.name}.{os.getpid()}.tmp")
-        temp.unlink(missing_ok=True)
+        # A unique temp name per caller: two threads or processes may rebuild at once.
+        handle, name = tempfile.mkstemp(prefix=f".{self.db_path.name}.", dir=self.db_path.parent)
+        os.close(handle)
+        temp = Path(name)
+        temp.unlink()
         with closing(sqlite3.connect(temp)) as connection:
             connection.executescript(_SCHEMA)
             connection.executemany(
