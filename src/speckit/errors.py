@@ -46,3 +46,9 @@ class WorkspaceError(SpeckitError):
     """No workspace, or a path that would leave it (exit 1 / 64)."""
 
     exit_code = ExitCode.ERROR
+
+
+class Cancelled(SpeckitError):
+    """The user cancelled a run; its agents were stopped and nothing was judged (exit 130)."""
+
+    exit_code = ExitCode.INTERRUPTED

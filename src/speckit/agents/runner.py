@@ -9,9 +9,11 @@ run (Ctrl-C, a TUI stop) kills every agent's process group.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from speckit.agents.base import simple_result
 from speckit.agents.process import kill_all_groups
@@ -19,6 +21,7 @@ from speckit.agents.registry import get_driver
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult
 from speckit.config import AgentConfig
+from speckit.errors import Cancelled
 
 __all__ = [
     "AgentRequest",
@@ -29,6 +32,7 @@ __all__ = [
     "run_stage_agents_sync",
 ]
 
+CANCEL_POLL_S = 0.05
 ProgressCallback = Callable[[str, str, AgentResult | None], None]
 AggregatorFactory = Callable[[list[AgentResult]], AgentRequest | None]
 
@@ -98,10 +102,36 @@ def run_stage_agents_sync(
     proposers: list[AgentRequest],
     make_aggregator: AggregatorFactory | None = None,
     on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[AgentResult]:
-    """`run_stage_agents` for synchronous callers; Ctrl-C kills every agent, then re-raises."""
+    """`run_stage_agents` for synchronous callers.
+
+    Ctrl-C kills every agent, then re-raises. Setting `cancel` (from any thread,
+    e.g. a UI) stops the run within ~50 ms: every agent's process group is
+    killed and `Cancelled` (exit 130) is raised.
+    """
     try:
-        return asyncio.run(run_stage_agents(proposers, make_aggregator, on_progress))
+        return asyncio.run(
+            _watched(run_stage_agents(proposers, make_aggregator, on_progress), cancel)
+        )
     except KeyboardInterrupt:
         kill_all_groups()
         raise
+
+
+async def _watched(
+    work: Coroutine[Any, Any, list[AgentResult]], cancel: threading.Event | None
+) -> list[AgentResult]:
+    task = asyncio.ensure_future(work)
+    if cancel is None:
+        return await task
+    while not task.done():
+        if cancel.is_set():
+            task.cancel()
+            break
+        await asyncio.wait({task}, timeout=CANCEL_POLL_S)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        kill_all_groups()
+        raise Cancelled("cancelled: the agents were stopped") from None

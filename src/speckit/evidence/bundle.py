@@ -99,6 +99,12 @@ def reserve_run(
     )
 
 
+def release_run(evidence_root: Path, spec_id: str, stage: str, key: str) -> None:
+    """Give up a key from `reserve_run` when the run ends without a bundle (cancel, crash)."""
+    claim = consensus_folder(evidence_root, spec_id) / f".{_command(stage)}_{key}.claim"
+    claim.unlink(missing_ok=True)
+
+
 def _relative(path: Path, evidence_root: Path) -> str:
     """Paths in evidence are relative to the workspace (the evidence root's parent)."""
     try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from speckit.errors import ExitCode, SpeckitError
+from speckit.errors import Cancelled, ExitCode, SpeckitError
 from speckit.pipeline.stage import GuardrailFailed, StageOptions, StageRun, run_stage
 from speckit.pipeline.state import write_state
 from speckit.stages import Stage
@@ -39,6 +39,7 @@ class AutoOutcome:
     resume_command: str = ""
     read_files: list[Path] = field(default_factory=list)
     start: Stage | None = None
+    current: Stage | None = None  # the stage running now (or when the run ended)
 
     @property
     def halted(self) -> bool:
@@ -91,6 +92,17 @@ def run_auto(workspace: Workspace, spec_id: str, options: AutoOptions | None = N
     write_state(workspace.evidence_root, spec_id, status="running", stage=start)
     try:
         _loop(workspace, spec_id, stages, stages.index(start), opts, outcome)
+    except (Cancelled, KeyboardInterrupt):
+        # Recorded so `status` does not show a run that is no longer there as running.
+        stage = outcome.current or start
+        write_state(
+            workspace.evidence_root,
+            spec_id,
+            status="cancelled",
+            stage=stage,
+            resume=f"speckit auto {spec_id}",
+        )
+        raise
     except _Halt as halt:
         outcome.halted_at, outcome.reason, outcome.exit_code = halt.stage, halt.reason, halt.code
         outcome.read_files = halt.files
@@ -123,6 +135,8 @@ def _loop(
     attempt = 1
     while index < len(stages):
         stage = stages[index]
+        outcome.current = stage
+        opts.stage.check_cancelled(f"before {stage}")
         write_state(workspace.evidence_root, spec_id, status="running", stage=stage)
         if opts.on_stage:
             opts.on_stage(stage, attempt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from string import Template
 from typing import TYPE_CHECKING
@@ -17,7 +18,11 @@ PolicyAsk = Callable[[list[str], str], list[tuple[str, bool, str]]]
 
 
 def policy_asker(
-    workspace: Workspace, spec_id: str, stage: Stage, env: Mapping[str, str]
+    workspace: Workspace,
+    spec_id: str,
+    stage: Stage,
+    env: Mapping[str, str],
+    cancel: threading.Event | None = None,
 ) -> PolicyAsk | None:
     """A callable for the guardrail that runs policy agents; None when none are configured."""
     if not workspace.config.guardrails.policy.agents:
@@ -54,7 +59,7 @@ def policy_asker(
                 )
             )
         answers = []
-        for result in run_stage_agents_sync(requests):
+        for result in run_stage_agents_sync(requests, cancel=cancel):
             decision = (result.parsed or {}).get("decision")
             reason = str((result.parsed or {}).get("reason") or result.error or result.status)
             answers.append((result.agent, result.succeeded and decision == "approve", reason))

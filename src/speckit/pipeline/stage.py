@@ -7,12 +7,13 @@ TUI; they differ only in how they show progress and results.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from speckit.errors import ExitCode, SpeckitError
+from speckit.errors import Cancelled, ExitCode, SpeckitError
 from speckit.stages import STAGES, Stage, command_name
 
 if TYPE_CHECKING:
@@ -49,6 +50,11 @@ class StageOptions:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     on_progress: ProgressCallback | None = None
     prewarm: tuple[str, ...] = ()  # modules the caller needs afterwards (e.g. rich)
+    cancel: threading.Event | None = None  # set from any thread to stop the run (exit 130)
+
+    def check_cancelled(self, where: str) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled(f"cancelled {where}")
 
 
 @dataclass
@@ -135,12 +141,9 @@ def run_stage(
 
 
 def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOptions) -> StageRun:
-    from speckit.agents.runner import run_stage_agents_sync
-    from speckit.consensus.synthesis import synthesize
-    from speckit.evidence.bundle import reserve_run, write_bundle
+    from speckit.evidence.bundle import release_run, reserve_run, write_bundle
     from speckit.pipeline.session import new_session_id, utc_timestamp
-    from speckit.prompts.context import build_context
-    from speckit.prompts.render import prompt_version, render_prompt
+    from speckit.prompts.render import prompt_version
     from speckit.telemetry import telemetry_enabled
 
     config = workspace.config
@@ -148,56 +151,33 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     telemetry_on = telemetry_enabled(config.telemetry.enabled, opts.env)  # bad value: fail early
     timestamp = utc_timestamp()
     session_id = new_session_id(timestamp)
+    opts.check_cancelled("before the guardrail")
     guardrail = None
     if not opts.skip_guardrail:
         guardrail = _guardrail(workspace, spec_id, stage, session_id, opts)
     notes = _earlier_stage_notes(workspace, spec_id, stage)
-    raw_dir = workspace.evidence_root / "consensus" / spec_id
     # The run key is the timestamp, or timestamp-N when a run of this stage already used
     # that second; raw outputs take the same key so they never overwrite another run's.
     key = reserve_run(workspace.evidence_root, spec_id, stage, timestamp, session_id)
-    prefix = f"{command_name(stage)}_{key}"
-    context = build_context(workspace, spec_id)
-    proposers = [a for a in agents if a.role != "aggregator"]
-    aggregator = next((a for a in agents if a.role == "aggregator"), None)
-
-    def prompt_for(agent: AgentConfig, proposals: list[AgentResult] | None = None) -> str:
-        return render_prompt(
-            workspace, spec_id, stage, agent, proposals=proposals, context=context
-        ).text
-
-    requests = [
-        _request(workspace, a, prompt_for(a), stage, raw_dir, prefix, opts.env) for a in proposers
-    ]
-
-    def make_aggregator(results: list[AgentResult]) -> AgentRequest | None:
-        if aggregator is None:
-            return None
-        return _request(
-            workspace, aggregator, prompt_for(aggregator, results), stage, raw_dir, prefix, opts.env
+    try:
+        results, synthesis = _consult(
+            workspace, spec_id, stage, agents, f"{command_name(stage)}_{key}", opts
         )
-
-    _prewarm((*AFTER_AGENTS, *opts.prewarm))
-    results = run_stage_agents_sync(requests, make_aggregator, opts.on_progress)
-    synthesis = synthesize(
-        stage, spec_id, [a.name for a in agents], results, quorum=config.consensus.quorum
-    )
-    if synthesis.status == "conflict" and config.consensus.arbiter:
-        synthesis = _arbitrate(
-            workspace, spec_id, stage, synthesis, results, raw_dir, prefix, context, opts
+        bundle = write_bundle(
+            workspace.evidence_root,
+            spec_id,
+            stage,
+            timestamp,
+            session_id,
+            prompt_version(stage),
+            results,
+            synthesis,
+            guardrail.record if guardrail else None,
+            telemetry_on,
         )
-    bundle = write_bundle(
-        workspace.evidence_root,
-        spec_id,
-        stage,
-        timestamp,
-        session_id,
-        prompt_version(stage),
-        results,
-        synthesis,
-        guardrail.record if guardrail else None,
-        telemetry_on,
-    )
+    except BaseException:  # cancelled or crashed: free the run key, write nothing
+        release_run(workspace.evidence_root, spec_id, stage, key)
+        raise
     return StageRun(
         spec_id=spec_id,
         stage=stage,
@@ -210,6 +190,47 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
         guardrail=guardrail,
         notes=notes,
     )
+
+
+def _consult(
+    workspace: Workspace,
+    spec_id: str,
+    stage: Stage,
+    agents: list[AgentConfig],
+    prefix: str,
+    opts: StageOptions,
+) -> tuple[list[AgentResult], Synthesis]:
+    """Proposers in parallel, then the aggregator, then the verdict (and the arbiter)."""
+    from speckit.agents.runner import run_stage_agents_sync
+    from speckit.consensus.synthesis import synthesize
+    from speckit.prompts.context import build_context
+    from speckit.prompts.render import render_prompt
+
+    raw_dir = workspace.evidence_root / "consensus" / spec_id
+    context = build_context(workspace, spec_id)
+
+    def request_for(agent: AgentConfig, proposals: list[AgentResult] | None = None) -> AgentRequest:
+        prompt = render_prompt(
+            workspace, spec_id, stage, agent, proposals=proposals, context=context
+        ).text
+        return _request(workspace, agent, prompt, stage, raw_dir, prefix, opts.env)
+
+    aggregator = next((a for a in agents if a.role == "aggregator"), None)
+    proposers = [request_for(a) for a in agents if a.role != "aggregator"]
+
+    def make_aggregator(results: list[AgentResult]) -> AgentRequest | None:
+        return request_for(aggregator, results) if aggregator is not None else None
+
+    _prewarm((*AFTER_AGENTS, *opts.prewarm))
+    opts.check_cancelled("before the agents started")
+    results = run_stage_agents_sync(proposers, make_aggregator, opts.on_progress, opts.cancel)
+    quorum = workspace.config.consensus.quorum
+    synthesis = synthesize(stage, spec_id, [a.name for a in agents], results, quorum=quorum)
+    if synthesis.status == "conflict" and workspace.config.consensus.arbiter:
+        synthesis = _arbitrate(
+            workspace, spec_id, stage, synthesis, results, raw_dir, prefix, context, opts
+        )
+    return results, synthesis
 
 
 def _prewarm(modules: tuple[str, ...]) -> None:
@@ -240,7 +261,7 @@ def _guardrail(
         session_id,
         allow_dirty=opts.allow_dirty,
         env=opts.env,
-        policy_ask=policy_asker(workspace, spec_id, stage, opts.env),
+        policy_ask=policy_asker(workspace, spec_id, stage, opts.env, opts.cancel),
     )
     if not outcome.passed:
         raise GuardrailFailed(outcome)
@@ -274,7 +295,8 @@ def _arbitrate(
         context=context,
     ).text
     request = _request(workspace, arbiter, prompt, stage, raw_dir, f"{prefix}_arbiter", opts.env)
-    ruling = run_stage_agents_sync([request], None, opts.on_progress)[0]
+    opts.check_cancelled("before the arbiter")
+    ruling = run_stage_agents_sync([request], None, opts.on_progress, opts.cancel)[0]
     return apply_arbiter(synthesis, ruling)
 
 

@@ -91,10 +91,13 @@ def _dispatch(
     from speckit.specs.documents import resolve_spec
 
     report.spec_id = resolve_spec(workspace, command.spec)
-    progress = control.watch(hooks.on_progress)
+    progress = hooks.on_progress
     if isinstance(command, RunStage):
         options = StageOptions(
-            allow_conflict=command.allow_conflict, env=dict(env), on_progress=progress
+            allow_conflict=command.allow_conflict,
+            env=dict(env),
+            on_progress=progress,
+            cancel=control.event,
         )
         report.stage = command.stage
         control.checkpoint()
@@ -114,7 +117,7 @@ def _auto(
     control: RunControl,
     hooks: RunHooks,
     report: RunReport,
-    progress: ProgressCallback,
+    progress: ProgressCallback | None,
 ) -> None:
     from speckit.pipeline.auto import AutoOptions, run_auto
     from speckit.pipeline.stage import StageOptions
@@ -131,7 +134,7 @@ def _auto(
     options = AutoOptions(
         from_stage=command.from_stage,
         skip_consensus=command.skip_consensus,
-        stage=StageOptions(env=dict(env), on_progress=progress),
+        stage=StageOptions(env=dict(env), on_progress=progress, cancel=control.event),
         on_stage=on_stage,
         on_result=on_result,
     )
