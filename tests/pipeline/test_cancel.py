@@ -90,6 +90,10 @@ def test_cancelled_auto_is_recorded(scripted: ScriptedWorkspace, tmp_path: Path)
     state_file = scripted.root / "evidence" / "pipeline" / scripted.spec_id / "auto_state.json"
     state = json.loads(state_file.read_text())
     assert state["status"] == "cancelled" and state["stage"] == "plan"
+    from speckit.pipeline.status import collect_status
+
+    status = collect_status(scripted.workspace)[0]
+    assert (status.halted_at, status.halt_reason) == ("plan", "cancelled by the user")
 
 
 def test_cancel_before_start_runs_nothing(scripted: ScriptedWorkspace) -> None:

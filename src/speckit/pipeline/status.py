@@ -86,9 +86,9 @@ def collect_status(workspace: Workspace, spec_id: str | None = None) -> list[Spe
         for spec, state_text in connection.execute("SELECT spec_id, state FROM pipeline"):
             if spec in result:
                 state = json.loads(state_text)
-                if state.get("status") == "halted":
+                if state.get("status") in ("halted", "cancelled"):
                     result[spec].halted_at = state.get("stage")
-                    result[spec].halt_reason = state.get("reason")
+                    result[spec].halt_reason = state.get("reason") or "cancelled by the user"
                     result[spec].resume = state.get("resume")
     connection.close()
     return list(result.values())
