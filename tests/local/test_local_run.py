@@ -99,6 +99,15 @@ def test_plan_with_three_local_agents(cli: CliRunner, tmp_path: Path) -> None:
     assert json.loads(metrics[0].read_text())["cost_source"] == "local"
 
 
+def test_agents_check_loads_llama_cpp(cli: CliRunner, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    make_workspace(root, local_roster_toml(args=TEST_ARGS))
+    result = cli("agents", "check", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("llama-cpp-python 0.") == 3
+    assert "all 3 enabled agents usable" in result.stdout
+
+
 def test_plan_through_openai_http_against_llama_cpp_server(
     cli: CliRunner, tmp_path: Path, llama_server: str
 ) -> None:

