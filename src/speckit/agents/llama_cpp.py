@@ -25,6 +25,7 @@ llama.cpp: on timeout it runs on (at most `max_tokens`) in the worker thread.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import importlib
 import importlib.util
@@ -179,12 +180,23 @@ def loaded_models() -> list[tuple[str, int]]:
         return list(_MODELS)
 
 
+def close_models() -> None:
+    """Free every loaded model (at exit: llama-cpp-python's own `__del__` fails after teardown)."""
+    with _MODELS_LOCK:
+        for loaded in _MODELS.values():
+            loaded.worker.shutdown(wait=True)
+            loaded.llama.close()
+        _MODELS.clear()
+
+
 def load_model(path: Path, n_ctx: int, n_threads: int = 0) -> LoadedModel:
     """The cached model for (path, n_ctx), loading it on first use (blocking)."""
     key = (str(path.resolve()), n_ctx)
     with _MODELS_LOCK:
         loaded = _MODELS.get(key)
         if loaded is None:
+            if not _MODELS:
+                atexit.register(close_models)
             # Imported by name: mypy then needs no llama_cpp stubs when the extra is absent.
             llama_class = importlib.import_module("llama_cpp").Llama
             threads = n_threads or os.cpu_count() or 1
