@@ -13,6 +13,7 @@ from speckit.agents.result import AgentResult
 from speckit.agents.runner import run_stage_agents
 from speckit.config import AgentConfig
 from speckit.consensus.schemas import check_answer, stage_schema
+from speckit.stages import STAGES
 from tests.local.conftest import SAMPLE_SPEC, TEST_ARGS, needs_local
 
 pytestmark = [pytest.mark.local, needs_local]
@@ -48,10 +49,12 @@ def request(config: AgentConfig, tmp_path: Path, prompt: str = PROMPT) -> AgentR
 
 
 def test_three_agents_share_one_model_and_answer_in_the_stage_schema(tmp_path: Path) -> None:
+    # Room for the longest answer the grammar allows (9 strings of 48 characters).
+    room = "max_tokens=280"
     roster = [
-        agent("a", 11, 0.2, "You are a careful planner."),
-        agent("b", 22, 0.8, "You are a sceptical reviewer."),
-        agent("c", 33, 0.5, "You list tests first."),
+        agent("a", 11, 0.2, "You are a careful planner.", room),
+        agent("b", 22, 0.8, "You are a sceptical reviewer.", room),
+        agent("c", 33, 0.5, "You list tests first.", room),
     ]
     results = asyncio.run(run_stage_agents([request(a, tmp_path) for a in roster]))
     assert [r.agent for r in results] == ["a", "b", "c"]
@@ -89,3 +92,14 @@ def test_timeout_is_reported_as_timeout(tmp_path: Path) -> None:
     result: AgentResult = asyncio.run(run_stage_agents([request(config, tmp_path)]))[0]
     assert result.status == "timeout"
     assert result.error == "timed out after 0.05s"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_stage_gets_an_answer_its_schema_accepts(stage: str, tmp_path: Path) -> None:
+    config = agent(f"s_{stage}", 3, 0.3, "You answer in JSON.", "max_tokens=280")
+    prompt = f"Work the {stage} stage of this SPEC. Reply with one JSON object.\n\n{SAMPLE_SPEC}"
+    req = request(config, tmp_path, prompt)
+    req.stage, req.schema = stage, stage_schema(stage)
+    result = asyncio.run(run_stage_agents([req]))[0]
+    assert result.status == "ok", result.error
+    assert check_answer(stage, result.parsed) is None, result.text
