@@ -111,3 +111,8 @@ def cost_of(
         return price_with_override(bill, override), "priced"
     cost = price_from_library(bill, model, provider)
     return (cost, "priced") if cost is not None else (None, "unknown")
+
+
+def warm_up() -> None:
+    """Load the price library and its price data (~100 ms) before the first agent answers."""
+    price_from_library(Billing(input_total=1, cache_read=0, cache_write=0, output_total=1), "gpt-5")

@@ -28,7 +28,12 @@ if TYPE_CHECKING:
 VERDICT_EXIT = {"ok": ExitCode.OK, "conflict": ExitCode.CONFLICT, "degraded": ExitCode.DEGRADED}
 WRITING_STAGES: frozenset[str] = frozenset({"implement"})
 # Imported while the agents run, so the end of a run does not pay for them.
-AFTER_AGENTS = ("speckit.consensus.synthesis", "speckit.evidence.bundle", "genai_prices")
+# "module:function" entries are called once imported (e.g. to load data files).
+AFTER_AGENTS = (
+    "speckit.agents.pricing:warm_up",
+    "speckit.consensus.synthesis",
+    "speckit.evidence.bundle",
+)
 
 
 class GuardrailFailed(SpeckitError):
@@ -233,17 +238,21 @@ def _consult(
     return results, synthesis
 
 
-def _prewarm(modules: tuple[str, ...]) -> None:
-    """Import `modules` in a daemon thread: agents spend their time waiting on I/O, so
-    the imports overlap with that wait instead of adding to the run's wall time."""
+def _prewarm(targets: tuple[str, ...]) -> None:
+    """Import (and warm up) `targets` in a daemon thread: agents spend their time waiting
+    on I/O, so this work overlaps with that wait instead of adding to the run's wall time."""
     import importlib
     import threading
-    from contextlib import suppress
 
     def load() -> None:
-        for name in modules:
-            with suppress(ImportError):  # the real import later reports it
-                importlib.import_module(name)
+        for target in targets:
+            module_name, _, function = target.partition(":")
+            try:
+                module = importlib.import_module(module_name)
+                if function:
+                    getattr(module, function)()
+            except Exception:  # only a head start: the real use later reports any problem
+                continue
 
     threading.Thread(target=load, name="speckit-prewarm", daemon=True).start()
 
