@@ -55,6 +55,7 @@ class AgentConfig(_Strict):
     model_path: str | None = None
     temperature: float | None = None
     seed: int | None = None
+    max_tokens: int | None = Field(default=None, gt=0)  # answer length cap (openai_http)
     system_prompt: str | None = None
 
 

@@ -40,12 +40,6 @@ POST /login accepts unlimited password attempts, so passwords can be guessed qui
 """
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "local: runs the real local model (llama-cpp-python + packaged SmolLM2); "
-        "skipped when speckit[local] is not installed",
-    )
 
 
 def make_workspace(root: Path, roster: str) -> str:

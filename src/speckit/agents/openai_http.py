@@ -32,7 +32,8 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def request_body(request: AgentRequest) -> dict[str, Any]:
+def request_body(request: AgentRequest, schema_style: str = "json_schema") -> dict[str, Any]:
+    """The chat request; `schema_style` "json_object" is llama.cpp's server form of the schema."""
     agent = request.agent
     messages = []
     if agent.system_prompt:
@@ -43,7 +44,11 @@ def request_body(request: AgentRequest) -> dict[str, Any]:
         body["temperature"] = agent.temperature
     if agent.seed is not None:
         body["seed"] = agent.seed
-    if request.schema is not None:
+    if agent.max_tokens is not None:
+        body["max_tokens"] = agent.max_tokens
+    if request.schema is not None and schema_style == "json_object":
+        body["response_format"] = {"type": "json_object", "schema": request.schema}
+    elif request.schema is not None:
         body["response_format"] = {
             "type": "json_schema",
             "json_schema": {"name": f"speckit_{request.stage}", "schema": request.schema},
@@ -114,6 +119,10 @@ class OpenAiHttp:
         try:
             async with asyncio.timeout(agent.timeout):
                 status, body, truncated = await self._post(request, key)
+                if status >= 400 and request.schema is not None and "json_schema" in body:
+                    # llama-cpp-python's server refuses the json_schema type but takes the
+                    # schema inside a json_object response_format: ask once more that way.
+                    status, body, truncated = await self._post(request, key, "json_object")
         except TimeoutError:
             outcome = Outcome(status="timeout", error=f"timed out after {agent.timeout:g}s")
             return finish(request, outcome)
@@ -121,7 +130,9 @@ class OpenAiHttp:
             return finish(request, Outcome(status="failed", error=str(exc)))
         return finish(request, self._interpret(status, body, truncated))
 
-    async def _post(self, request: AgentRequest, key: str | None) -> tuple[int, str, bool]:
+    async def _post(
+        self, request: AgentRequest, key: str | None, schema_style: str = "json_schema"
+    ) -> tuple[int, str, bool]:
         import httpx
 
         agent = request.agent
@@ -134,7 +145,9 @@ class OpenAiHttp:
         try:
             async with (
                 httpx.AsyncClient(timeout=httpx.Timeout(agent.timeout)) as client,
-                client.stream("POST", url, json=request_body(request), headers=headers) as response,
+                client.stream(
+                    "POST", url, json=request_body(request, schema_style), headers=headers
+                ) as response,
             ):
                 async for chunk in response.aiter_bytes():
                     total += len(chunk)
