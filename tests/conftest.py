@@ -51,5 +51,5 @@ def workspace(tmp_path: Path) -> Path:
     from speckit.scaffold import init_workspace
 
     root = tmp_path / "ws"
-    init_workspace(root, which=lambda _name: None)
+    init_workspace(root, which=lambda _name: None, local=False)
     return root

@@ -65,7 +65,10 @@ def run_demo(root: Path, say: Callable[[str], None]) -> int:
     if demo.speckit("init", root.name) != 0:
         return 1
     demo.root = root
-    demo.note("demo: the roster answers from demo-agents.toml (scripted agents, no network)")
+    demo.note(
+        "demo: agents gemini, claude, gpt_pro (and gpt_codex for implement) answer from "
+        "demo-agents.toml through the scripted driver: no CLI, no network, no key"
+    )
     atomic_write_text(root / "speckit.toml", demo_config_text())
     write_demo_script(root, "conflict")
     if demo.speckit("new", DEMO_DESCRIPTION, "--area", DEMO_AREA) != 0:
@@ -86,5 +89,31 @@ def run_demo(root: Path, say: Callable[[str], None]) -> int:
     demo.note(f"auto exited {clean}: resumed at plan and ran every stage")
     demo.speckit("status")
     demo.speckit("telemetry", "summary", spec_id)
+    _real_model_part(demo, root, spec_id)
     demo.note(f"everything the agents said is under {root / 'evidence'}")
     return 0 if (halted, clean) == (2, 0) else 1
+
+
+def _real_model_part(demo: DemoRunner, root: Path, spec_id: str) -> None:
+    """With speckit[local] installed, one stage answered by a real model on this machine."""
+    from speckit.agents.local_roster import local_extra_installed
+
+    if not local_extra_installed():
+        demo.note(
+            "the agents above were scripted; for a real model on this machine (no "
+            "network, no key): pip install 'speckit[local]' and run the demo again"
+        )
+        return
+    demo.note(
+        "speckit[local] is installed: the plan stage once more, now answered by a real "
+        "model: local_a, local_b (proposers) and local_c (aggregator), three llama.cpp "
+        "agents sharing SmolLM2-135M-Instruct on the CPU (takes a few seconds)"
+    )
+    atomic_write_text(root / "speckit.toml", render_config({}, local=True))
+    if (root / ".git").is_dir():
+        _git(root, "commit", "-q", "-am", "demo: local model roster")
+    code = demo.speckit("run", "plan", spec_id, "--allow-conflict")
+    demo.note(
+        f"run exited {code}: real tokens, latencies and a verdict computed from real "
+        "answers (a 135M model often disagrees with itself: that is the point)"
+    )

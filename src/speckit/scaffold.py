@@ -28,16 +28,54 @@ class InitReport:
     kept: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     agents_found: dict[str, bool] = field(default_factory=dict)
+    local_roster: bool = False
 
 
-def render_config(found: dict[str, bool]) -> str:
-    """The commented speckit.toml, enabling each CLI agent only if its CLI was found."""
+def render_config(found: dict[str, bool], local: bool = False) -> str:
+    """The commented speckit.toml, enabling each CLI agent only if its CLI was found.
+
+    With `local`, three llama.cpp agents are added and every stage uses them: the
+    roster for a machine with no agent CLI but the speckit[local] extra.
+    """
     flags = {f"{name}_enabled": "true" if found.get(name) else "false" for name in AGENT_CLIS}
-    return Template(read_data_text("templates", "workspace", "speckit.toml")).substitute(flags)
+    text = Template(read_data_text("templates", "workspace", "speckit.toml")).substitute(flags)
+    if not local:
+        return text
+    from speckit.agents.local_roster import local_roster_toml
+
+    roster = local_roster_toml()
+    split = roster.index("[stages.plan]")
+    stages = text.index("# --- Stages")
+    stages_body = text.index("\n", stages) + 1
+    guardrails = text.index("# --- Guardrails")
+    return (
+        text[:stages]
+        + roster[:split]
+        + text[stages:stages_body]
+        + "\n"
+        + roster[split:]
+        + "\n"
+        + text[guardrails:]
+    )
 
 
-def init_workspace(root: Path, which: Callable[[str], str | None] = shutil.which) -> InitReport:
-    """Create every workspace file that does not exist yet under `root`."""
+def wants_local_roster(found: dict[str, bool]) -> bool:
+    """No agent CLI on PATH, but the local model is installed: use it."""
+    if any(found.values()):
+        return False
+    from speckit.agents.local_roster import local_extra_installed
+
+    return local_extra_installed()
+
+
+def init_workspace(
+    root: Path, which: Callable[[str], str | None] = shutil.which, local: bool | None = None
+) -> InitReport:
+    """Create every workspace file that does not exist yet under `root`.
+
+    `local` forces the local-model roster on or off (default: when no CLI is found
+    and speckit[local] is installed).
+    """
     root.mkdir(parents=True, exist_ok=True)
     report = InitReport(root=root.resolve())
     report.agents_found = {name: which(cli) is not None for name, cli in AGENT_CLIS.items()}
@@ -58,7 +96,8 @@ def init_workspace(root: Path, which: Callable[[str], str | None] = shutil.which
         target.mkdir(parents=True)
         report.created.append(relative + "/")
 
-    write(CONFIG_FILE, render_config(report.agents_found))
+    report.local_roster = wants_local_roster(report.agents_found) if local is None else local
+    write(CONFIG_FILE, render_config(report.agents_found, local=report.local_roster))
     write(TRACKER_FILE, read_data_text("templates", "workspace", "SPEC.md"))
     for name in DOC_TEMPLATES:
         write(f"templates/{name}", read_data_text("templates", name))

