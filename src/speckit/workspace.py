@@ -52,6 +52,14 @@ def resolve_inside(root: Path, text: str, what: str = "path") -> Path:
     return target
 
 
+def relative(path: Path | str, root: Path) -> str:
+    """`path` shown relative to `root` when it lies inside it (for output), else as is."""
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
 class Workspace:
     """A speckit workspace rooted at the folder holding speckit.toml."""
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from speckit.cli.context import app
+from speckit.workspace import relative
 
 if TYPE_CHECKING:
     from speckit.consensus.rejudge import Verdict
@@ -73,7 +74,7 @@ def check(ctx: click.Context, spec: str, stage: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
-        where = _relative(path, workspace.root)
+        where = relative(path, workspace.root)
         click.echo(f"{spec_id} {stage_name}: {status}  ({where})")
         if override:
             click.echo(
@@ -83,13 +84,6 @@ def check(ctx: click.Context, spec: str, stage: str, as_json: bool) -> None:
         for reason in data.get("reasons") or []:
             click.echo(f"  {reason}")
     ctx.exit(EXIT_FOR.get(status, 1))
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 def _verdict_json(verdict: Verdict) -> dict[str, Any]:
@@ -223,9 +217,9 @@ def override(ctx: click.Context, spec: str, stage: str, verdict: str, reason: st
     )
     written = record_override(path.parent, name.command, name.key, record.model_dump())
     telemetry_path = _override_telemetry(workspace, data, record, name.key, [written, path])
-    shown = _relative(telemetry_path, workspace.root) if telemetry_path else "off"
+    shown = relative(telemetry_path, workspace.root) if telemetry_path else "off"
     click.echo(f"recorded  {spec_id} {stage_name}: {verdict} (was {previous}) by {record.who}")
-    click.echo(f"evidence  {_relative(written, workspace.root)}")
+    click.echo(f"evidence  {relative(written, workspace.root)}")
     click.echo(f"telemetry {shown}")
 
 
@@ -245,6 +239,6 @@ def _override_telemetry(
         return None
     folder = artifacts[-1].parent
     path = folder / bundle_file(str(synthesis.get("stage")), key, "telemetry", "jsonl")
-    paths = [_relative(p, workspace.root) for p in artifacts]
+    paths = [relative(p, workspace.root) for p in artifacts]
     append_line(path, override_record(synthesis, record, key, paths, f"override-{record.when}"))
     return path

@@ -13,28 +13,6 @@ if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
     from speckit.pipeline.stage import StageRun
 
-BADGE = {"ok": "✔ ok", "degraded": "▲ degraded", "conflict": "✖ conflict"}
-
-
-def _relative(path: Path | str, root: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(root))
-    except ValueError:
-        return str(path)
-
-
-def _tokens(result: AgentResult) -> str:
-    usage = result.usage
-    if usage.input_tokens is None and usage.output_tokens is None:
-        return "-"
-    return f"{usage.input_tokens or 0}/{usage.output_tokens or 0}"
-
-
-def _cost(result: AgentResult) -> str:
-    if result.cost_usd is None:
-        return f"- {result.cost_source}"
-    return f"${result.cost_usd:.4f} {result.cost_source}"
-
 
 class ProgressPrinter:
     """Prints one stderr line as each agent starts and finishes (stdout stays for results)."""
@@ -60,39 +38,29 @@ class ProgressPrinter:
 def print_stage_run(run: StageRun, root: Path) -> None:
     """The verdict: status, agents with tokens/latency/cost, conflicts, missing agents, paths."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.text import Text
+
+    from speckit.views import agent_table, badge, relative
 
     # Full width in logs and pipes: a verdict table must not wrap into unreadable cells.
     console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     synthesis = run.synthesis
-    console.print(
-        f"[bold]{run.stage}[/] {run.spec_id}: [bold]{BADGE.get(run.status, run.status)}[/]"
-    )
-    table = Table(box=None, pad_edge=False)
-    for column in ("agent", "role", "status", "model", "tokens in/out", "latency", "cost"):
-        table.add_column(column)
-    for result in run.results:
-        table.add_row(
-            result.agent,
-            result.role,
-            result.status,
-            result.model or "-",
-            _tokens(result),
-            f"{result.latency_ms / 1000:.1f}s",
-            _cost(result),
-        )
-    console.print(table)
+    console.print(Text.assemble((run.stage, "bold"), f" {run.spec_id}: ", badge(run.status)))
+    console.print(agent_table(run.results))
     for conflict in synthesis.conflicts:
-        console.print(f"conflict: {conflict}")
+        console.print(f"conflict: {conflict}", markup=False)
     for missing in synthesis.missing_agents:
-        console.print(f"missing:  {missing.agent}: {missing.reason}")
-    if getattr(synthesis, "arbiter", None):
-        console.print(f"arbiter:  {synthesis.arbiter}")
+        console.print(f"missing:  {missing.agent}: {missing.reason}", markup=False)
+    if synthesis.arbiter is not None:
+        ruling = synthesis.arbiter
+        verdict = "resolved the conflict" if ruling.resolved else "did not resolve the conflict"
+        why = ruling.rationale or ruling.reason or ""
+        console.print(f"arbiter:  {ruling.agent} {verdict}. {why}".rstrip(), markup=False)
     for note in run.notes:
-        console.print(f"note:     {note}")
-    console.print(f"synthesis: {_relative(run.bundle.synthesis, root)}")
+        console.print(f"note:     {note}", markup=False)
+    console.print(f"synthesis: {relative(run.bundle.synthesis, root)}", markup=False)
     if run.bundle.telemetry is not None:
-        console.print(f"telemetry: {_relative(run.bundle.telemetry, root)}")
+        console.print(f"telemetry: {relative(run.bundle.telemetry, root)}", markup=False)
     else:
         console.print(
             "telemetry: off (SPEC_KIT_TELEMETRY_ENABLED=0 or [telemetry] enabled = false)"

@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
+from speckit import views
 from speckit.tui import render
 from speckit.tui.render import COLLAPSE_OVER, LiveAgent
 
@@ -117,10 +118,10 @@ class RunCell(Vertical):
     def _head(self) -> Text:
         text = Text(f"› {self.line}   ", style="bold")
         if self.report is None:
-            badge = render.badge("running")
+            badge = views.badge("running")
             text.append(f"{badge.plain} {self.stage}".rstrip(), style=badge.style)
         else:
-            text.append_text(render.badge(render.report_status(self.report)))
+            text.append_text(views.badge(render.report_status(self.report)))
         return text
 
     def _show(self, shown: RenderableType | Widget, plain: str | None = None) -> None:
@@ -174,9 +175,9 @@ class RunCell(Vertical):
         run = message.run
         self.rows = {}
         head = Text(f"{run.stage} {run.spec_id}: ", style="bold")
-        head.append_text(render.badge(run.status))
+        head.append_text(views.badge(run.status))
         self._show(head, head.plain)
-        table = render.agent_table(run.results)
+        table = views.agent_table(run.results)
         self._show(table)
         for title, items, style in (
             ("conflicts", list(run.synthesis.conflicts), "red"),

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from speckit.stages import STAGES
+from speckit.views import AGENT_STATE_STYLE, BADGES, relative
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
@@ -25,27 +26,6 @@ if TYPE_CHECKING:
     from speckit.pipeline.status import SpecStatus
     from speckit.tui.execute import RunReport
 
-BADGES: dict[str, tuple[str, str]] = {
-    "ok": ("✔ ok", "bold green"),
-    "degraded": ("▲ degraded", "bold yellow"),
-    "conflict": ("✖ conflict", "bold red"),
-    "guardrail failed": ("■ guardrail failed", "bold magenta"),
-    "cancelled": ("○ cancelled", "bold cyan"),
-    "error": ("✖ error", "bold red"),
-    "running": ("… running", "bold blue"),
-    "halted": ("■ HALTED", "bold white on red"),
-}
-AGENT_STATE_STYLE = {"ok": "green", "waiting": "dim", "running": "blue"}
-AGENT_COLUMNS = (
-    "agent",
-    "role",
-    "status",
-    "model",
-    "tokens in/out",
-    "latency",
-    "cost",
-    "cost source",
-)
 COLLAPSE_OVER = 5
 _SECRET_NAME = re.compile(
     r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE
@@ -57,49 +37,6 @@ def to_plain(renderable: RenderableType, width: int = 160) -> str:
     console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
     console.print(renderable)
     return console.export_text(styles=False).rstrip()
-
-
-def badge(status: str) -> Text:
-    label, style = BADGES.get(status, (f"? {status}", "bold"))
-    return Text(label, style=style)
-
-
-def relative(path: Path | str, root: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(root))
-    except ValueError:
-        return str(path)
-
-
-def _tokens(result: AgentResult) -> str:
-    usage = result.usage
-    if usage.input_tokens is None and usage.output_tokens is None:
-        return "-"
-    return f"{usage.input_tokens or 0}/{usage.output_tokens or 0}"
-
-
-def _cost(result: AgentResult) -> str:
-    return "-" if result.cost_usd is None else f"${result.cost_usd:.4f}"
-
-
-def agent_table(results: Iterable[AgentResult]) -> Table:
-    """One row per agent: status, model, tokens, latency, cost and where the cost came from."""
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for column in AGENT_COLUMNS:
-        table.add_column(column, no_wrap=True)
-    for result in results:
-        mark = "✔" if result.succeeded else "✖"
-        table.add_row(
-            result.agent,
-            result.role,
-            Text(f"{mark} {result.status}", style=AGENT_STATE_STYLE.get(result.status, "red")),
-            result.model or "-",
-            _tokens(result),
-            f"{result.latency_ms / 1000:.1f}s",
-            _cost(result),
-            result.cost_source,
-        )
-    return table
 
 
 @dataclass

@@ -1,0 +1,75 @@
+"""Rich views of a stage run shared by the CLI and the TUI: one look, one implementation.
+
+Every verdict carries a symbol and a word, so it reads the same without colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+
+from speckit.workspace import relative as relative
+
+if TYPE_CHECKING:
+    from speckit.agents.result import AgentResult
+
+BADGES: dict[str, tuple[str, str]] = {
+    "ok": ("✔ ok", "bold green"),
+    "degraded": ("▲ degraded", "bold yellow"),
+    "conflict": ("✖ conflict", "bold red"),
+    "guardrail failed": ("■ guardrail failed", "bold magenta"),
+    "cancelled": ("○ cancelled", "bold cyan"),
+    "error": ("✖ error", "bold red"),
+    "running": ("… running", "bold blue"),
+    "halted": ("■ HALTED", "bold white on red"),
+}
+AGENT_STATE_STYLE = {"ok": "green", "waiting": "dim", "running": "blue"}
+AGENT_COLUMNS = (
+    "agent",
+    "role",
+    "status",
+    "model",
+    "tokens in/out",
+    "latency",
+    "cost",
+    "cost source",
+)
+
+
+def badge(status: str) -> Text:
+    label, style = BADGES.get(status, (f"? {status}", "bold"))
+    return Text(label, style=style)
+
+
+def tokens_text(result: AgentResult) -> str:
+    usage = result.usage
+    if usage.input_tokens is None and usage.output_tokens is None:
+        return "-"
+    return f"{usage.input_tokens or 0}/{usage.output_tokens or 0}"
+
+
+def cost_text(result: AgentResult) -> str:
+    return "-" if result.cost_usd is None else f"${result.cost_usd:.4f}"
+
+
+def agent_table(results: Iterable[AgentResult]) -> Table:
+    """One row per agent: status, model, tokens, latency, cost and where the cost came from."""
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for column in AGENT_COLUMNS:
+        table.add_column(column, no_wrap=True)
+    for result in results:
+        mark = "✔" if result.succeeded else "✖"
+        table.add_row(
+            result.agent,
+            result.role,
+            Text(f"{mark} {result.status}", style=AGENT_STATE_STYLE.get(result.status, "red")),
+            result.model or "-",
+            tokens_text(result),
+            f"{result.latency_ms / 1000:.1f}s",
+            cost_text(result),
+            result.cost_source,
+        )
+    return table
