@@ -207,7 +207,6 @@ def _consult(
 ) -> tuple[list[AgentResult], Synthesis]:
     """Proposers in parallel, then the aggregator, then the verdict (and the arbiter)."""
     from speckit.agents.runner import run_stage_agents_sync
-    from speckit.consensus.synthesis import synthesize
     from speckit.prompts.context import build_context
     from speckit.prompts.render import render_prompt
 
@@ -229,6 +228,8 @@ def _consult(
     _prewarm((*AFTER_AGENTS, *opts.prewarm))
     opts.check_cancelled("before the agents started")
     results = run_stage_agents_sync(proposers, make_aggregator, opts.on_progress, opts.cancel)
+    from speckit.consensus.synthesis import synthesize  # imported by _prewarm meanwhile
+
     quorum = workspace.config.consensus.quorum
     synthesis = synthesize(stage, spec_id, [a.name for a in agents], results, quorum=quorum)
     if synthesis.status == "conflict" and workspace.config.consensus.arbiter:
