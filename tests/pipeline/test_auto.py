@@ -155,3 +155,39 @@ def test_kill_mid_auto_then_resume(cli: CliRunner, scripted: ScriptedWorkspace) 
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "pipeline completed from tasks" in resumed.stdout
     assert cli("telemetry", "validate", cwd=scripted.root).returncode == 0
+
+
+def test_audit_reject_halts_and_is_not_completed(
+    cli: CliRunner, scripted: ScriptedWorkspace
+) -> None:
+    scripted.script(
+        AGREE.replace(
+            'answer = { recommendation = "approve" }',
+            'answer = { recommendation = "reject", conditions = ["no rate'
+            ' limit on the admin login"] }',
+        )
+    )
+    result = cli("auto", scripted.spec_id, cwd=scripted.root)
+    assert result.returncode == 1, result.stdout
+    assert "HALTED at audit: the agents reject at audit" in result.stdout
+    assert "decision: reject" in result.stdout
+    assert not syntheses(scripted, "unlock")
+    status = json.loads(cli("status", "--json", cwd=scripted.root).stdout)[0]
+    assert status["stages"]["audit"]["decision"] == "reject"
+    assert "✖ rejected" in cli("status", cwd=scripted.root).stdout
+    again = cli("auto", scripted.spec_id, cwd=scripted.root)
+    assert again.returncode == 1 and "HALTED at audit" in again.stdout, "a reject is not done"
+
+
+def test_validate_reject_is_not_skipped_on_resume(
+    cli: CliRunner, scripted: ScriptedWorkspace
+) -> None:
+    scripted.script(
+        AGREE.replace(
+            '[stages.validate.default]\nanswer = { decision = "approve" }',
+            '[stages.validate.default]\nanswer = { decision = "reject" }',
+        )
+    )
+    assert cli("auto", scripted.spec_id, cwd=scripted.root).returncode == 1
+    again = cli("auto", scripted.spec_id, cwd=scripted.root)
+    assert again.returncode == 1 and not syntheses(scripted, "audit")

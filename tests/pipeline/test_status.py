@@ -28,9 +28,9 @@ def test_status_of_several_specs(cli: CliRunner, scripted: ScriptedWorkspace) ->
     rows = {r["spec_id"]: r for r in status_json(cli, scripted)}
     assert set(rows) == {scripted.spec_id, second, third}
     first_row = rows[scripted.spec_id]
-    assert first_row["stages"] == {
-        "plan": {"status": "ok", "timestamp": first_row["stages"]["plan"]["timestamp"]}
-    }  # type: ignore[index]
+    plan = first_row["stages"]["plan"]  # type: ignore[index]
+    expected = {"status": "ok", "timestamp": plan["timestamp"], "decision": None}
+    assert first_row["stages"] == {"plan": expected}
     assert rows[second]["halted_at"] == "plan"
     assert "conflict" in str(rows[second]["halt_reason"])
     assert rows[third]["missing_documents"] == ["plan.md"]

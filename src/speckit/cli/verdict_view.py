@@ -47,6 +47,8 @@ def print_stage_run(run: StageRun, root: Path) -> None:
     synthesis = run.synthesis
     console.print(Text.assemble((run.stage, "bold"), f" {run.spec_id}: ", badge(run.status)))
     console.print(agent_table(run.results))
+    if synthesis.decision:
+        console.print(f"decision: {synthesis.decision}", markup=False)
     for conflict in synthesis.conflicts:
         console.print(f"conflict: {conflict}", markup=False)
     for missing in synthesis.missing_agents:

@@ -21,7 +21,7 @@ from typing import Any
 
 from speckit.evidence.overrides import read_override
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # bump on any table change: older indexes are rebuilt
 PIPELINE_STATE_FILE = "auto_state.json"
 KINDS = ("consensus", "commands", "pipeline")
 _CONSENSUS_NAME = re.compile(
@@ -37,14 +37,15 @@ CREATE TABLE files (path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NO
                     kind TEXT NOT NULL, bytes INTEGER NOT NULL);
 CREATE TABLE runs (synthesis_path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NOT NULL,
                    stage TEXT NOT NULL, timestamp TEXT NOT NULL, status TEXT NOT NULL,
-                   total_tokens INTEGER, total_cost_usd REAL, total_latency_ms INTEGER);
+                   decision TEXT, total_tokens INTEGER, total_cost_usd REAL,
+                   total_latency_ms INTEGER);
 CREATE TABLE agent_calls (folder TEXT NOT NULL, spec_id TEXT NOT NULL, stage TEXT NOT NULL,
                           timestamp TEXT NOT NULL, agent TEXT NOT NULL, model TEXT,
                           status TEXT, prompt_tokens INTEGER, completion_tokens INTEGER,
                           latency_ms INTEGER, cost_usd REAL);
 CREATE TABLE guardrails (path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NOT NULL,
                          stage TEXT NOT NULL, session_id TEXT NOT NULL, timestamp TEXT,
-                         status TEXT NOT NULL, failed TEXT);
+                         status TEXT NOT NULL, failed TEXT, mtime_ns INTEGER NOT NULL);
 CREATE TABLE pipeline (folder TEXT PRIMARY KEY, spec_id TEXT NOT NULL, state TEXT NOT NULL);
 CREATE INDEX runs_spec ON runs (spec_id, stage, timestamp);
 CREATE INDEX calls_spec ON agent_calls (spec_id, stage);
@@ -233,9 +234,19 @@ class EvidenceIndex:
                 totals = self._telemetry_totals(
                     path.with_name(path.name.replace("_synthesis.json", "_telemetry.jsonl"))
                 )
+                decision = synthesis.get("decision") if not override else None
                 connection.execute(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (str(path), str(folder), spec_id, stage, timestamp, status, *totals),
+                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        str(path),
+                        str(folder),
+                        spec_id,
+                        stage,
+                        timestamp,
+                        status,
+                        str(decision) if decision else None,
+                        *totals,
+                    ),
                 )
             elif rest == "telemetry.jsonl":
                 for record in _telemetry_lines(path):
@@ -287,7 +298,7 @@ class EvidenceIndex:
                 status, failed = guardrail_status(record)
             timestamp = str((record or {}).get("timestamp") or match["session"][:20])
             connection.execute(
-                "INSERT INTO guardrails VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO guardrails VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     str(path),
                     str(folder),
@@ -297,6 +308,7 @@ class EvidenceIndex:
                     timestamp,
                     status,
                     ", ".join(failed),
+                    path.stat().st_mtime_ns,
                 ),
             )
 

@@ -46,8 +46,10 @@ class AutoOutcome:
         return self.halted_at is not None
 
 
-def latest_status(workspace: Workspace, spec_id: str, stage: Stage) -> str | None:
-    """The newest verdict recorded for a stage (a human override wins), or None."""
+def latest_verdict(
+    workspace: Workspace, spec_id: str, stage: Stage
+) -> tuple[str, str | None] | None:
+    """(status, decision) of the newest run of a stage, or None; a human override wins."""
     from speckit.evidence.bundle import latest_synthesis
 
     found = latest_synthesis(workspace.evidence_root, spec_id, stage)
@@ -56,13 +58,22 @@ def latest_status(workspace: Workspace, spec_id: str, stage: Stage) -> str | Non
     data = found[1]
     override = data.get("override")
     if isinstance(override, dict) and override.get("verdict"):
-        return str(override["verdict"])
-    return str(data.get("status"))
+        return str(override["verdict"]), None  # a person decided: the decision is theirs
+    decision = data.get("decision")
+    return str(data.get("status")), str(decision) if decision else None
+
+
+def latest_status(workspace: Workspace, spec_id: str, stage: Stage) -> str | None:
+    """The newest verdict recorded for a stage (a human override wins), or None."""
+    verdict = latest_verdict(workspace, spec_id, stage)
+    return verdict[0] if verdict else None
 
 
 def first_incomplete(workspace: Workspace, spec_id: str, stages: list[Stage]) -> Stage | None:
+    """The first stage whose newest verdict is not ok, or whose agents rejected."""
     for stage in stages:
-        if latest_status(workspace, spec_id, stage) != "ok":
+        verdict = latest_verdict(workspace, spec_id, stage)
+        if verdict is None or verdict[0] != "ok" or verdict[1] == REJECT:
             return stage
     return None
 
@@ -70,6 +81,9 @@ def first_incomplete(workspace: Workspace, spec_id: str, stages: list[Stage]) ->
 def _decision(run: StageRun) -> str | None:
     decision = getattr(run.synthesis, "decision", None)
     return str(decision) if decision else None
+
+
+REJECT = "reject"
 
 
 class _Halt(Exception):
@@ -157,7 +171,11 @@ def _loop(
         if opts.on_result:
             opts.on_result(run)
         _gate(run, opts)
-        if stage == "validate" and _decision(run) == "reject":
+        if stage != "validate" and _decision(run) == REJECT:
+            raise _Halt(
+                stage, f"the agents reject at {stage}: {_reasons(run)}", ExitCode.ERROR, _files(run)
+            )
+        if stage == "validate" and _decision(run) == REJECT:
             if retries_left == 0 or "implement" not in stages:
                 raise _Halt(
                     stage,
@@ -170,6 +188,13 @@ def _loop(
             index = stages.index("implement")
             continue
         index += 1
+
+
+def _reasons(run: StageRun) -> str:
+    """Why the agents rejected, from their answers' reasons/conditions when they gave any."""
+    synthesis = run.synthesis
+    why = [a.text for a in synthesis.agreements] + [u.text for u in synthesis.unique]
+    return "; ".join(why[:3]) or "see the synthesis"
 
 
 def _files(run: StageRun) -> list[Path]:

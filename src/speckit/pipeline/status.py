@@ -20,6 +20,7 @@ from speckit.workspace import Workspace
 class StageState:
     status: str
     timestamp: str
+    decision: str | None = None  # validate/unlock decision, audit recommendation
 
 
 @dataclass
@@ -56,11 +57,12 @@ def collect_status(workspace: Workspace, spec_id: str | None = None) -> list[Spe
     _index, connection = open_index(workspace.evidence_root, workspace.cache_dir)
     with connection:
         latest = connection.execute(
-            "SELECT spec_id, stage, status, MAX(timestamp) FROM runs GROUP BY spec_id, stage"
+            "SELECT spec_id, stage, status, decision, MAX(timestamp) FROM runs"
+            " GROUP BY spec_id, stage"
         )
-        for spec, stage, status, timestamp in latest:
+        for spec, stage, status, decision, timestamp in latest:
             if spec in result:
-                result[spec].stages[stage] = StageState(status, timestamp)
+                result[spec].stages[stage] = StageState(status, timestamp, decision)
         totals = connection.execute(
             "SELECT spec_id, SUM(total_tokens), SUM(total_cost_usd) FROM runs GROUP BY spec_id"
         )
@@ -69,9 +71,10 @@ def collect_status(workspace: Workspace, spec_id: str | None = None) -> list[Spe
                 result[spec].total_tokens = int(tokens or 0)
                 result[spec].total_cost_usd = float(cost or 0.0)
         guardrails = connection.execute(
-            "SELECT spec_id, stage, status, failed, MAX(timestamp) FROM guardrails GROUP BY spec_id"
+            "SELECT spec_id, stage, status, failed, timestamp, MAX(mtime_ns) FROM guardrails"
+            " GROUP BY spec_id"
         )
-        for spec, stage, status, failed, timestamp in guardrails:
+        for spec, stage, status, failed, timestamp, _mtime in guardrails:
             if spec in result:
                 result[spec].guardrail = {
                     "stage": stage,
@@ -98,6 +101,8 @@ def stage_cell(state: StageState | None) -> str:
     """A verdict that reads without colour: symbol + word."""
     if state is None:
         return "·"
+    if state.status == "ok" and state.decision == "reject":
+        return "✖ rejected"
     symbol = {"ok": "✔", "degraded": "▲", "conflict": "✖"}.get(state.status, "?")
     return f"{symbol} {state.status}"
 
