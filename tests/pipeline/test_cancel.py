@@ -102,3 +102,31 @@ def test_cancel_before_start_runs_nothing(scripted: ScriptedWorkspace) -> None:
     with pytest.raises(Cancelled):
         run_stage(scripted.workspace, scripted.spec_id, "plan", StageOptions(cancel=event))
     assert not scripted.consensus_dir().exists() or not list(scripted.consensus_dir().iterdir())
+
+
+def test_sigterm_kills_the_agents_too(scripted: ScriptedWorkspace, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    pidfile = tmp_path / "pids"
+    with_sleeper(scripted, pidfile)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "speckit", "run", "plan", scripted.spec_id],
+        cwd=scripted.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=20)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    pids = [int(p) for p in pidfile.read_text().split()]
+    deadline = time.monotonic() + 5
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(p) for p in pids), "SIGTERM must not leave agents behind"

@@ -75,6 +75,22 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP (kill, a closed terminal, a CI cancel) act like Ctrl-C.
+
+    Agents run in their own process groups, so a signal to speckit never reaches
+    them: only the KeyboardInterrupt path kills their groups before speckit exits.
+    """
+    import signal
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, mapping every expected failure to one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -82,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"speckit, version {__version__}")
         return
     debug = "--debug" in args
+    _interrupt_on_termination()
     try:
         result = cli.main(args=args, prog_name="speckit", standalone_mode=False)
     except click.exceptions.Exit as exc:
