@@ -137,7 +137,8 @@ def test_usage_errors_exit_64_in_one_line(
 def test_new_without_tracker_table_leaves_no_folder(cli: CliRunner, workspace: Path) -> None:
     (workspace / "SPEC.md").write_text("# no table here\n")
     result = cli("new", "Orphan", cwd=workspace)
-    assert result.returncode != 0
+    assert result.returncode == 1 and "no tracker table" in result.stderr
+    assert "Traceback" not in result.stderr
     assert not list((workspace / "docs").iterdir())
 
 
@@ -164,3 +165,35 @@ def test_specs_lists_status_and_missing_documents(cli: CliRunner, workspace: Pat
 def test_specs_on_empty_workspace(cli: CliRunner, workspace: Path) -> None:
     result = cli("specs", cwd=workspace)
     assert result.returncode == 0 and "no SPECs yet" in result.stdout
+
+
+def test_parallel_new_gets_distinct_numbers_and_every_row(workspace: Path) -> None:
+    import subprocess
+    import sys
+
+    commands = [[sys.executable, "-m", "speckit", "new", f"parallel {n}"] for n in range(6)]
+    processes = [subprocess.Popen(c, cwd=workspace, stdout=subprocess.DEVNULL) for c in commands]
+    assert [p.wait(timeout=60) for p in processes] == [0] * 6
+    rows = read_rows(workspace / "SPEC.md")
+    assert len(rows) == 6
+    assert len({r.task_id.split("-")[2] for r in rows}) == 6, "numbers must differ"
+    assert sorted(int(r.order) for r in rows) == [1, 2, 3, 4, 5, 6]
+
+
+def test_new_keeps_crlf_and_refuses_a_foreign_table(cli: CliRunner, workspace: Path) -> None:
+    tracker = workspace / "SPEC.md"
+    tracker.write_bytes(tracker.read_bytes().replace(b"\n", b"\r\n"))
+    assert cli("new", "Windows user", cwd=workspace).returncode == 0
+    data = tracker.read_bytes()
+    assert data.count(b"\r\n") == data.count(b"\n"), "every line keeps CRLF"
+    tracker.write_text("# T\n\n| a | b |\n| - | - |\n| 1 | 2 |\n")
+    result = cli("new", "Other table", cwd=workspace)
+    assert result.returncode == 1 and "header" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert tracker.read_text().count("|") == 9, "the foreign table is left alone"
+
+
+def test_explicit_id_may_not_reuse_a_number(cli: CliRunner, workspace: Path) -> None:
+    assert cli("new", "First", cwd=workspace).returncode == 0
+    clash = cli("new", "Dup", "--id", "SPEC-KIT-005-dup", cwd=workspace)
+    assert clash.returncode == 64 and "SPEC-KIT-005 is already used" in clash.stderr

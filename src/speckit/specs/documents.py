@@ -9,10 +9,25 @@ from pathlib import Path
 from string import Template
 
 from speckit.errors import SpeckitError, UsageError
-from speckit.fsutil import atomic_write_text
+from speckit.fsutil import atomic_write_text, read_text
 from speckit.resources import read_data_text
-from speckit.specs.ids import check_area, check_spec_id, make_id, next_number, slugify
-from speckit.specs.tracker import TrackerRow, append_row, escape_cell, next_order, read_rows
+from speckit.specs.ids import (
+    allocated_prefix,
+    check_area,
+    check_spec_id,
+    make_id,
+    next_number,
+    slugify,
+)
+from speckit.specs.tracker import (
+    TrackerRow,
+    append_row,
+    check_tracker_table,
+    escape_cell,
+    next_order,
+    read_rows,
+    tracker_lock,
+)
 from speckit.workspace import Workspace
 
 DOCUMENTS = ("spec.md", "plan.md", "tasks.md")
@@ -44,7 +59,7 @@ def _check_description(description: str) -> str:
 def _template(workspace: Workspace, name: str) -> str:
     custom = workspace.root / "templates" / name
     if custom.is_file():
-        return custom.read_text(encoding="utf-8")
+        return read_text(custom)
     return read_data_text("templates", name)
 
 
@@ -58,55 +73,74 @@ def existing_ids(workspace: Workspace, rows: list[TrackerRow]) -> set[str]:
 def create_spec(
     workspace: Workspace, description: str, area: str | None = None, spec_id: str | None = None
 ) -> tuple[str, int]:
-    """Create docs/<id>/{spec,plan,tasks}.md and a Backlog tracker row; return (id, row line)."""
+    """Create docs/<id>/{spec,plan,tasks}.md and a Backlog tracker row; return (id, row line).
+
+    Holds the tracker lock from choosing the number to writing the row, so several
+    `speckit new` at once get distinct numbers and every row lands.
+    """
     title = _check_description(description)
+    if spec_id is not None:  # input errors first: nothing is touched for bad arguments
+        check_spec_id(spec_id)
+    elif area is not None:
+        check_area(area)
+    if spec_id is None and not slugify(title):
+        raise UsageError("the description needs at least one ASCII letter or digit for the id")
     tracker = workspace.tracker_path
     if not tracker.is_file():
         raise SpeckitError(f"{tracker} not found; run 'speckit init' first")
-    rows = read_rows(tracker)
-    taken = existing_ids(workspace, rows)
+    with tracker_lock(workspace.cache_dir):
+        check_tracker_table(tracker)
+        rows = read_rows(tracker)
+        new_id = _choose_id(workspace, title, area, spec_id, existing_ids(workspace, rows))
+        folder = workspace.spec_dir(new_id)
+        if folder.exists():
+            raise UsageError(f"{folder} already exists; choose another --id")
+        values = {
+            "spec_id": new_id,
+            "title": title,
+            "description": title,
+            "title_cell": escape_cell(title),
+        }
+        try:
+            for name in DOCUMENTS:
+                text = Template(_template(workspace, name)).safe_substitute(values)
+                atomic_write_text(folder / name, text)
+            cells = [
+                str(next_order(rows)),
+                new_id,
+                title,
+                "Backlog",
+                "",
+                f"docs/{new_id}/spec.md",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+            line = append_row(tracker, cells)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # leave nothing half-made
+            raise
+    return new_id, line
+
+
+def _choose_id(
+    workspace: Workspace, title: str, area: str | None, spec_id: str | None, taken: set[str]
+) -> str:
     if spec_id is not None:
         new_id = check_spec_id(spec_id)
         if new_id in taken:
             raise UsageError(f"{new_id} already exists; choose another --id")
-    else:
-        chosen_area = check_area(area) if area else workspace.config.specs.area
-        slug = slugify(title)
-        if not slug:
-            raise UsageError("the description needs at least one ASCII letter or digit for the id")
-        number = next_number(taken, chosen_area, workspace.config.specs.number_step)
-        new_id = make_id(chosen_area, number, slug)
-    folder = workspace.spec_dir(new_id)
-    if folder.exists():
-        raise UsageError(f"{folder} already exists; choose another --id")
-    values = {
-        "spec_id": new_id,
-        "title": title,
-        "description": title,
-        "title_cell": escape_cell(title),
-    }
-    try:
-        for name in DOCUMENTS:
-            text = Template(_template(workspace, name)).safe_substitute(values)
-            atomic_write_text(folder / name, text)
-        cells = [
-            str(next_order(rows)),
-            new_id,
-            title,
-            "Backlog",
-            "",
-            f"docs/{new_id}/spec.md",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ]
-        line = append_row(tracker, cells)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)  # leave nothing half-made
-        raise
-    return new_id, line
+        prefix = allocated_prefix(new_id)
+        clash = sorted(t for t in taken if prefix and allocated_prefix(t) == prefix)
+        if clash:
+            raise UsageError(f"{prefix} is already used by {clash[0]}; choose another number")
+        return new_id
+    chosen_area = check_area(area) if area else workspace.config.specs.area
+    slug = slugify(title)
+    number = next_number(taken, chosen_area, workspace.config.specs.number_step)
+    return make_id(chosen_area, number, slug)
 
 
 def _rows_by_spec(rows: list[TrackerRow]) -> dict[str, TrackerRow]:

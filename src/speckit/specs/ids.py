@@ -69,5 +69,11 @@ def next_number(existing_ids: Iterable[str], area: str, step: int) -> int:
     return (highest // step + 1) * step
 
 
+def allocated_prefix(spec_id: str) -> str | None:
+    """`SPEC-<AREA>-<NNN>` of an allocated id (what must stay unique), else None."""
+    match = _ALLOCATED.match(spec_id)
+    return f"SPEC-{match['area']}-{int(match['number']):03d}" if match else None
+
+
 def make_id(area: str, number: int, slug: str) -> str:
     return f"SPEC-{area}-{number:03d}-{slug}" if slug else f"SPEC-{area}-{number:03d}"

@@ -6,7 +6,10 @@ line numbers so the linter can point at the exact line.
 
 from __future__ import annotations
 
+import fcntl
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +30,7 @@ TRACKER_HEADER: tuple[str, ...] = (
 )
 STATUSES: tuple[str, ...] = ("Backlog", "In Progress", "In Review", "Blocked", "Done")
 
-_SEPARATOR_CELL = re.compile(r"^:?-{3,}:?$")
+_SEPARATOR_CELL = re.compile(r"^:?-+:?$")
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
@@ -143,18 +146,48 @@ def format_row(cells: list[str]) -> str:
     return "| " + " | ".join(escape_cell(c) for c in cells) + " |"
 
 
+def check_tracker_table(path: Path) -> None:
+    """Refuse (one line) a SPEC.md whose first table is missing or is not the tracker."""
+    from speckit.errors import SpeckitError
+
+    table = find_tracker_table(parse_tables(read_text(path)))
+    if table is None:
+        raise SpeckitError(f"{path} has no tracker table; see 'speckit lint {path}'")
+    if table.header != TRACKER_HEADER:
+        raise SpeckitError(
+            f"{path}: the tracker table's header is not the 11-column one; "
+            f"see 'speckit lint {path}'"
+        )
+
+
+@contextmanager
+def tracker_lock(cache_dir: Path) -> Iterator[None]:
+    """Exclusive lock on SPEC.md updates (read-modify-write) across processes."""
+    lock_dir = cache_dir / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with (lock_dir / "tracker.lock").open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 def append_row(path: Path, cells: list[str]) -> int:
-    """Add a row after the tracker table's last row; return the new row's line number."""
+    """Add a row after the tracker table's last row; return the new row's line number.
+
+    Keeps the file's line endings (CRLF stays CRLF) so the diff is one line.
+    """
     from speckit.fsutil import atomic_write_text
 
     text = read_text(path)
     table = find_tracker_table(parse_tables(text))
     if table is None:
-        raise ValueError(f"{path} has no tracker table")
+        from speckit.errors import SpeckitError
+
+        raise SpeckitError(f"{path} has no tracker table; see 'speckit lint {path}'")
+    newline = "\r\n" if b"\r\n" in path.read_bytes() else "\n"  # read_text folds CRLF
     lines = text.splitlines()
     insert_at = table.last_line  # 1-based last line == 0-based index after it
     lines.insert(insert_at, format_row(cells))
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    atomic_write_text(path, newline.join(lines) + newline)
     return insert_at + 1
 
 
