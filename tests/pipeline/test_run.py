@@ -209,3 +209,39 @@ def test_corrupt_earlier_verdict_is_a_note_not_a_crash(
     result = cli("run", "tasks", scripted.spec_id, cwd=scripted.root)
     assert result.returncode == 0, result.stderr
     assert "plan: newest verdict unreadable" in result.stdout
+
+
+def test_a_key_echoed_by_a_tool_never_reaches_evidence(
+    cli: CliRunner, scripted: ScriptedWorkspace
+) -> None:
+    import sys
+
+    echo = json.dumps(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os, sys, json\n"
+                "key = os.environ['MY_API_KEY']\n"
+                "print('debug: using key ' + key, file=sys.stderr)\n"
+                "print(json.dumps({'final_plan': {'work_breakdown': ['call with ' + key]}}))\n"
+            ),
+        ]
+    )
+    roster = ROSTER.replace(
+        'driver = "scripted"\nscript = "agents.toml"\nmodel = "claude-sonnet-4-5"',
+        f'driver = "command"\ncommand = {echo}',
+    )
+    scripted.configure(roster)
+    scripted.commit()
+    secret = "supersecret-value-123456"
+    result = cli("run", "plan", scripted.spec_id, cwd=scripted.root, env={"MY_API_KEY": secret})
+    assert result.returncode in (0, 2, 3), result.stderr
+    leaks = [
+        p
+        for p in (scripted.root / "evidence").rglob("*")
+        if p.is_file() and secret.encode() in p.read_bytes()
+    ]
+    assert leaks == []
+    answer = json.loads(next(scripted.consensus_dir().glob("spec-plan_*_claude.json")).read_text())
+    assert "***" in json.dumps(answer)

@@ -80,14 +80,35 @@ def secrets_of(request: AgentRequest) -> list[str]:
     return values
 
 
+def scrub_files(paths: list[Path], secrets: list[str]) -> None:
+    """Replace secret values in saved raw output with `***` (rewritten atomically)."""
+    from speckit.fsutil import atomic_write_bytes
+
+    needles = [s.encode() for s in secrets if len(s) >= 4]
+    if not needles:
+        return
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if any(n in data for n in needles):
+            for needle in needles:
+                data = data.replace(needle, b"***")
+            atomic_write_bytes(path, data)
+
+
 def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules()) -> AgentResult:
     """Apply the common status, JSON and cost rules and build the `AgentResult`."""
     agent = request.agent
     status = outcome.status
     error = outcome.error
+    secrets = secrets_of(request)
+    text = redact(outcome.text, secrets)  # a tool that echoes a key must not leak it
+    scrub_files([request.raw_output_path, Path(f"{request.raw_output_path}.stderr")], secrets)
     parsed = None
     if status == "ok":
-        parsed = parse_answer(outcome.text)
+        parsed = parse_answer(text)
         if parsed is None and request.expects_json:
             status = "invalid"
             cut = " (output cut at the in-memory cap)" if outcome.truncated else ""
@@ -95,14 +116,14 @@ def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules
     model = outcome.model or agent.model
     cost, source = _cost(outcome, model, agent, rules)
     if error is not None:
-        error = redact(one_line(error), secrets_of(request))
+        error = redact(one_line(error), secrets)
     return AgentResult(
         agent=agent.name,
         driver=agent.driver,
         model=model,
         role=agent.role,
         status=status,
-        text=outcome.text,
+        text=text,
         parsed=parsed,
         usage=outcome.usage,
         exit_code=outcome.exit_code,
