@@ -131,7 +131,14 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:
+        from speckit.errors import SpeckitError
+        from speckit.evidence.naming import check_agent_name
+
         for name, agent_config in self.agents.items():
+            try:  # names become evidence file names: refuse unsafe ones before anything runs
+                check_agent_name(name)
+            except SpeckitError as exc:
+                raise ValueError(exc.message) from None
             agent_config.name = name
         for stage, stage_config in self.stages.items():
             for agent_name in stage_config.agents:

@@ -160,3 +160,13 @@ def test_local_roster_only_without_any_cli(tmp_path: Path) -> None:
     assert none_found.local_roster == local_extra_installed()
     one_found = init_workspace(tmp_path / "b", which=lambda n: "/bin/x" if n == "codex" else None)
     assert one_found.local_roster is False
+
+
+def test_unsafe_agent_names_are_refused_at_load(cli: CliRunner, workspace: Path) -> None:
+    config = workspace / "speckit.toml"
+    text = config.read_text()
+    for bad in ('"../../escaped"', '"synthesis"', '"x_raw"'):
+        config.write_text(text + f'\n[agents.{bad}]\ndriver = "scripted"\n')
+        result = cli("agents", "list", cwd=workspace)
+        assert result.returncode == 1, bad
+        assert "cannot be used in evidence file names" in result.stderr
