@@ -87,6 +87,7 @@ def test_invalid_output_and_timeout_degrade(cli: CliRunner, scripted: ScriptedWo
     result = cli("run", "plan", scripted.spec_id, "--json", cwd=scripted.root)
     assert result.returncode == 3
     synthesis = json.loads(result.stdout)
+    assert synthesis["specId"] == scripted.spec_id and synthesis["timestamp"], "the file's JSON"
     missing = {m["agent"]: m["status"] for m in synthesis["missing_agents"]}
     assert missing == {"gemini": "invalid", "claude": "timeout"}
 

@@ -36,7 +36,6 @@ def run(
           4 guardrail failed, 64 bad arguments.
     Example:  speckit run plan SPEC-KIT-005
     """
-    import json
 
     from speckit.cli.verdict_view import ProgressPrinter, print_stage_run
     from speckit.pipeline.stage import StageOptions, run_stage
@@ -46,7 +45,7 @@ def run(
     workspace = app(ctx).workspace()
     chosen_stage = parse_stage(stage)
     spec_id = resolve_spec(workspace, spec)
-    click.echo(f"{chosen_stage} {spec_id}: running agents…", err=True)
+    click.echo(f"{chosen_stage} {spec_id}: guardrail, then the agents…", err=True)
     options = StageOptions(
         allow_conflict=allow_conflict,
         allow_dirty=allow_dirty,
@@ -55,7 +54,8 @@ def run(
     )
     stage_run = run_stage(workspace, spec_id, chosen_stage, options)
     if as_json:
-        click.echo(json.dumps(stage_run.synthesis.model_dump(mode="json"), indent=2))
+        # exactly the synthesis file on disk (timestamp, session id, earlier field names)
+        click.echo(stage_run.bundle.synthesis.read_text(encoding="utf-8").rstrip())
     else:
         print_stage_run(stage_run, workspace.root)
     ctx.exit(stage_run.exit_code(allow_conflict))
