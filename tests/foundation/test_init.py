@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import tomllib
 from pathlib import Path
@@ -170,3 +171,14 @@ def test_unsafe_agent_names_are_refused_at_load(cli: CliRunner, workspace: Path)
         result = cli("agents", "list", cwd=workspace)
         assert result.returncode == 1, bad
         assert "cannot be used in evidence file names" in result.stderr
+
+
+def test_written_files_get_normal_permissions(cli: CliRunner, workspace: Path) -> None:
+    tracker = workspace / "SPEC.md"
+    tracker.chmod(0o640)
+    assert cli("new", "Mode check", cwd=workspace).returncode == 0
+    assert tracker.stat().st_mode & 0o777 == 0o640, "an existing file keeps its mode"
+    spec = workspace / "docs" / "SPEC-KIT-005-mode-check" / "spec.md"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert spec.stat().st_mode & 0o777 == 0o666 & ~umask, "new files follow the umask"
