@@ -182,3 +182,16 @@ def test_written_files_get_normal_permissions(cli: CliRunner, workspace: Path) -
     umask = os.umask(0)
     os.umask(umask)
     assert spec.stat().st_mode & 0o777 == 0o666 & ~umask, "new files follow the umask"
+
+
+def test_the_commented_http_check_example_works_when_uncommented(tmp_path: Path) -> None:
+    init_workspace(tmp_path, which=lambda _n: None, local=False)
+    config = tmp_path / "speckit.toml"
+    lines = config.read_text().splitlines()
+    start = lines.index("# [[guardrails.http_checks]]")
+    uncommented = [line.removeprefix("# ") for line in lines[start:]]
+    config.write_text("\n".join(lines[:start] + uncommented) + "\n")
+    checks = load_config(config).guardrails.http_checks
+    assert [(c.name, c.url, c.header_env) for c in checks] == [
+        ("health", "http://127.0.0.1:8080/health", "HAL_SECRET_API_KEY")
+    ]

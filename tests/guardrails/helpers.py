@@ -45,11 +45,16 @@ def _toml_value(value: Any) -> str:
 
 
 def set_http_checks(root: Path, checks: list[dict[str, Any]]) -> None:
-    """Replace `http_checks = []` in speckit.toml with `checks`."""
+    """Add `checks` as [[guardrails.http_checks]] blocks at the end of speckit.toml."""
     config = root / "speckit.toml"
     text = config.read_text(encoding="utf-8")
-    assert "http_checks = []" in text
-    config.write_text(text.replace("http_checks = []", f"http_checks = {_toml_value(checks)}"))
+    assert "# [[guardrails.http_checks]]" in text, "the template documents the block"
+    blocks = "".join(
+        "\n[[guardrails.http_checks]]\n"
+        + "".join(f"{key} = {_toml_value(value)}\n" for key, value in check.items())
+        for check in checks
+    )
+    config.write_text(text + blocks)
 
 
 def set_policy(root: Path, agents: list[str], blocking: bool) -> None:
