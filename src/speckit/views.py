@@ -5,7 +5,7 @@ Every verdict carries a symbol and a word, so it reads the same without colour.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -55,17 +55,22 @@ def cost_text(result: AgentResult) -> str:
     return "-" if result.cost_usd is None else f"${result.cost_usd:.4f}"
 
 
-def agent_table(results: Iterable[AgentResult]) -> Table:
-    """One row per agent: status, model, tokens, latency, cost and where the cost came from."""
+def agent_table(results: Iterable[AgentResult], judged: Mapping[str, str] | None = None) -> Table:
+    """One row per agent: status, model, tokens, latency, cost and where the cost came from.
+
+    `judged` maps agent → the synthesis's status for it, so an agent whose tool ran
+    fine but whose answer failed the stage schema shows `invalid`, not `ok`.
+    """
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for column in AGENT_COLUMNS:
         table.add_column(column, no_wrap=True)
     for result in results:
-        mark = "✔" if result.succeeded else "✖"
+        status = (judged or {}).get(result.agent, result.status)
+        mark = "✔" if status == "ok" else "✖"
         table.add_row(
             result.agent,
             result.role,
-            Text(f"{mark} {result.status}", style=AGENT_STATE_STYLE.get(result.status, "red")),
+            Text(f"{mark} {status}", style=AGENT_STATE_STYLE.get(status, "red")),
             result.model or "-",
             tokens_text(result),
             f"{result.latency_ms / 1000:.1f}s",

@@ -88,6 +88,8 @@ def test_invalid_output_and_timeout_degrade(cli: CliRunner, scripted: ScriptedWo
     assert result.returncode == 3
     synthesis = json.loads(result.stdout)
     assert synthesis["specId"] == scripted.spec_id and synthesis["timestamp"], "the file's JSON"
+    table = cli("run", "plan", scripted.spec_id, cwd=scripted.root).stdout
+    assert "✖ invalid" in table and "✖ timeout" in table, "the table shows the judged status"
     missing = {m["agent"]: m["status"] for m in synthesis["missing_agents"]}
     assert missing == {"gemini": "invalid", "claude": "timeout"}
 

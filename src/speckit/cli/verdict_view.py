@@ -46,7 +46,7 @@ def print_stage_run(run: StageRun, root: Path) -> None:
     console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     synthesis = run.synthesis
     console.print(Text.assemble((run.stage, "bold"), f" {run.spec_id}: ", badge(run.status)))
-    console.print(agent_table(run.results))
+    console.print(agent_table(run.results, {a.agent: a.status for a in synthesis.agents}))
     if synthesis.decision:
         console.print(f"decision: {synthesis.decision}", markup=False)
     for conflict in synthesis.conflicts:

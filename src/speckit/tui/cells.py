@@ -177,7 +177,7 @@ class RunCell(Vertical):
         head = Text(f"{run.stage} {run.spec_id}: ", style="bold")
         head.append_text(views.badge(run.status))
         self._show(head, head.plain)
-        table = views.agent_table(run.results)
+        table = views.agent_table(run.results, {a.agent: a.status for a in run.synthesis.agents})
         self._show(table)
         for title, items, style in (
             ("conflicts", list(run.synthesis.conflicts), "red"),
