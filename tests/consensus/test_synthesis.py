@@ -241,3 +241,20 @@ def test_synthesis_json_round_trips_and_override_sets_effective_status() -> None
         verdict="ok", previous_status="degraded", reason="r", who="w", when="2026-01-01T00:00:00Z"
     )
     assert loaded.effective_status == "ok" and loaded.status == "degraded"
+
+
+def test_a_chatty_agent_is_bounded() -> None:
+    from speckit.agents.result import AgentResult
+    from speckit.consensus.synthesis import MAX_ITEMS_PER_AGENT, synthesize
+
+    many = [f"step number {n} of a very long plan" for n in range(5000)]
+    result = AgentResult(
+        agent="gemini",
+        driver="scripted",
+        status="ok",
+        parsed={"final_plan": {"work_breakdown": many}},
+    )
+    synthesis = synthesize("plan", "SPEC-KIT-005-x", ["gemini"], [result])
+    assert synthesis.status == "ok"
+    assert len(synthesis.unique) == MAX_ITEMS_PER_AGENT
+    assert any("gave 5000 items" in note for note in synthesis.notes)

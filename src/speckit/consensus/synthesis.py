@@ -185,6 +185,9 @@ def _judge(stage: str, result: AgentResult | None, agent: str) -> tuple[AgentSum
     return base, data
 
 
+MAX_ITEMS_PER_AGENT = 500
+
+
 @dataclass
 class _Findings:
     """What the valid answers said, gathered before the verdict."""
@@ -208,8 +211,15 @@ def _read_answers(
         data = answers.get(summary.agent)
         if data is None:
             continue
-        items = found.items[summary.agent] = stage_items(stage, data)
+        items = stage_items(stage, data)
         summary.items = len(items)
+        if len(items) > MAX_ITEMS_PER_AGENT:  # grouping is quadratic: bound a chatty agent
+            found.notes.append(
+                f"{summary.agent} gave {len(items)} items; the first {MAX_ITEMS_PER_AGENT} "
+                "were compared"
+            )
+            items = items[:MAX_ITEMS_PER_AGENT]
+        found.items[summary.agent] = items
         decision = decision_of(stage, data)
         if decision is not None:
             found.decisions[summary.agent] = summary.decision = decision
