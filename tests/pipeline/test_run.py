@@ -113,6 +113,11 @@ def test_arbiter_resolves_conflict(cli: CliRunner, scripted: ScriptedWorkspace) 
     synthesis = json.loads(result.stdout)
     assert synthesis["status"] == "ok" and synthesis["arbiter_override"] is True
     assert synthesis["arbiter"]["agent"] == "judge"
+    assert next(scripted.consensus_dir().glob("spec-validate_*_judge.json")).is_file()
+    telemetry = next(scripted.consensus_dir().glob("spec-validate_*_telemetry.jsonl"))
+    line = json.loads(telemetry.read_text().splitlines()[0])["consensus"]
+    assert "judge" in {a["agent"] for a in line["agents"]}, "the arbiter's spend is counted"
+    assert line["total_tokens"] == sum(a["total_tokens"] or 0 for a in line["agents"])
 
 
 def test_human_override_is_recorded_and_honoured(

@@ -366,7 +366,7 @@ def apply_arbiter(synthesis: Synthesis, ruling: AgentResult) -> Synthesis:
         block.status, block.reason = "invalid", problem
         result.notes.append(f"arbiter {ruling.agent} answer invalid ({problem}): conflict stands")
         return result
-    if data.get("resolved") is False:
+    if data.get("resolved") is not True:  # only an explicit "resolved": true settles it
         block.reason = "the arbiter could not settle the conflict"
         result.notes.append(f"arbiter {ruling.agent} did not resolve the conflict")
         return result

@@ -24,7 +24,7 @@ from speckit.fsutil import atomic_write_json
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
-    from speckit.consensus.synthesis import Synthesis
+    from speckit.consensus.synthesis import AgentSummary, Synthesis
 
 CONSENSUS_DIR = "consensus"
 _MAX_SAME_SECOND = 999
@@ -145,6 +145,24 @@ def _answer_or_stub(
     return stub
 
 
+def _summary_of(result: AgentResult) -> AgentSummary:
+    from speckit.consensus.synthesis import AgentSummary
+
+    return AgentSummary(
+        agent=result.agent,
+        role=result.role,
+        driver=result.driver,
+        model=result.model,
+        status=result.status,
+        valid=result.status == "ok",
+        reason=result.error,
+        total_tokens=result.usage.total_tokens,
+        latency_ms=result.latency_ms,
+        cost_usd=result.cost_usd,
+        cost_source=result.cost_source,
+    )
+
+
 def write_bundle(
     evidence_root: Path,
     spec_id: str,
@@ -170,7 +188,10 @@ def write_bundle(
     by_agent = {r.agent: r for r in results}
     paths = BundlePaths(folder=folder, key=key)
     entries: list[dict[str, Any]] = []
-    for summary in synthesis.agents:
+    judged = {s.agent for s in synthesis.agents}
+    # Agents outside the verdict (the arbiter) still spent tokens: record them too.
+    extra = [_summary_of(r) for r in results if r.agent not in judged]
+    for summary in [*synthesis.agents, *extra]:
         agent = check_agent_name(summary.agent)
         result = by_agent.get(agent)
         answer = folder / bundle_file(command, key, agent)

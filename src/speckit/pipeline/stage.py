@@ -233,9 +233,10 @@ def _consult(
     quorum = workspace.config.consensus.quorum
     synthesis = synthesize(stage, spec_id, [a.name for a in agents], results, quorum=quorum)
     if synthesis.status == "conflict" and workspace.config.consensus.arbiter:
-        synthesis = _arbitrate(
+        synthesis, ruling = _arbitrate(
             workspace, spec_id, stage, synthesis, results, raw_dir, prefix, context, opts
         )
+        results = [*results, ruling]  # its answer, tokens and cost are evidence too
     return results, synthesis
 
 
@@ -288,7 +289,7 @@ def _arbitrate(
     prefix: str,
     context: str,
     opts: StageOptions,
-) -> Synthesis:
+) -> tuple[Synthesis, AgentResult]:
     from speckit.agents.runner import run_stage_agents_sync
     from speckit.consensus.synthesis import apply_arbiter
     from speckit.prompts.render import render_prompt
@@ -307,7 +308,7 @@ def _arbitrate(
     request = _request(workspace, arbiter, prompt, stage, raw_dir, f"{prefix}_arbiter", opts.env)
     opts.check_cancelled("before the arbiter")
     ruling = run_stage_agents_sync([request], None, opts.on_progress, opts.cancel)[0]
-    return apply_arbiter(synthesis, ruling)
+    return apply_arbiter(synthesis, ruling), ruling
 
 
 def stage_summary(run: StageRun) -> dict[str, Any]:
