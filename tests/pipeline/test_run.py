@@ -253,3 +253,30 @@ def test_a_key_echoed_by_a_tool_never_reaches_evidence(
     assert leaks == []
     answer = json.loads(next(scripted.consensus_dir().glob("spec-plan_*_claude.json")).read_text())
     assert "***" in json.dumps(answer)
+
+
+def test_policy_refusal_is_shown_advisory_or_blocking(
+    cli: CliRunner, scripted: ScriptedWorkspace
+) -> None:
+    roster = ROSTER + (
+        '[agents.policy_bot]\ndriver = "scripted"\nscript = "agents.toml"\ntimeout = 10\n\n'
+    )
+    scripted.configure(roster)
+    config = scripted.root / "speckit.toml"
+    policy = "blocking = true.\nagents = []"  # the template's comment line ends the same way
+    config.write_text(
+        config.read_text().replace(policy, 'blocking = true.\nagents = ["policy_bot"]')
+    )
+    scripted.commit()
+    scripted.script(
+        AGREE + '\n[stages.plan.policy_bot]\nanswer = { decision = "reject", '
+        'reason = "no threat model in the spec" }\n'
+    )
+    advisory = cli("run", "plan", scripted.spec_id, cwd=scripted.root)
+    assert advisory.returncode == 0, advisory.stdout + advisory.stderr
+    assert "advisory: policy" in advisory.stdout and "no threat model" in advisory.stdout
+    config.write_text(config.read_text().replace("blocking = false", "blocking = true"))
+    scripted.commit()
+    blocked = cli("run", "plan", scripted.spec_id, cwd=scripted.root)
+    assert blocked.returncode == 4
+    assert "no threat model" in blocked.stderr

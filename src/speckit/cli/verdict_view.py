@@ -58,6 +58,9 @@ def print_stage_run(run: StageRun, root: Path) -> None:
         verdict = "resolved the conflict" if ruling.resolved else "did not resolve the conflict"
         why = ruling.rationale or ruling.reason or ""
         console.print(f"arbiter:  {ruling.agent} {verdict}. {why}".rstrip(), markup=False)
+    if run.guardrail is not None:
+        for check in run.guardrail.advisories:
+            console.print(f"advisory: {check.name}: {check.reason}", markup=False)
     for note in run.notes:
         console.print(f"note:     {note}", markup=False)
     console.print(f"synthesis: {relative(run.bundle.synthesis, root)}", markup=False)

@@ -61,7 +61,8 @@ def policy_asker(
         answers = []
         for result in run_stage_agents_sync(requests, cancel=cancel):
             decision = (result.parsed or {}).get("decision")
-            reason = str((result.parsed or {}).get("reason") or result.error or result.status)
+            given = (result.parsed or {}).get("reason")
+            reason = str(given or result.error or f"{result.status}, no reason given")
             answers.append((result.agent, result.succeeded and decision == "approve", reason))
         return answers
 
