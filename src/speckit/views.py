@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -37,6 +38,14 @@ AGENT_COLUMNS = (
     "cost",
     "cost source",
 )
+
+
+def output_console() -> Console:
+    """A console for command output: the terminal's width, or 200 columns in pipes and logs,
+    where Rich would otherwise cut tables to 80 and truncate ids."""
+    import sys
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 def badge(status: str) -> Text:

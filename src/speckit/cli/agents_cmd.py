@@ -23,8 +23,9 @@ def _yes(flag: bool | None) -> str:
 
 
 def _print_table(rows: list[AgentStatusRow], checked: bool) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from speckit.views import output_console
 
     table = Table(box=None, pad_edge=False)
     for column in ("Agent", "Driver", "Model", "Role", "Enabled"):
@@ -43,7 +44,7 @@ def _print_table(rows: list[AgentStatusRow], checked: bool) -> None:
             "[green]yes[/]" if usable else "[red]no[/]",
             detail,
         )
-    Console(highlight=False).print(table)
+    output_console().print(table)
 
 
 @agents.command("list")

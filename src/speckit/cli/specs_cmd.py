@@ -63,8 +63,9 @@ def specs(ctx: click.Context, as_json: bool) -> None:
     if not infos:
         click.echo('no SPECs yet; create one with: speckit new "what to build"')
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from speckit.views import output_console
 
     table = Table(box=None, pad_edge=False)
     table.add_column("SPEC", no_wrap=True)
@@ -72,4 +73,4 @@ def specs(ctx: click.Context, as_json: bool) -> None:
         table.add_column(column)
     for info in infos:
         table.add_row(info.spec_id, info.status, info.title, ", ".join(info.missing_documents))
-    Console().print(table)
+    output_console().print(table)

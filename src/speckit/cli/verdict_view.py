@@ -37,13 +37,11 @@ class ProgressPrinter:
 
 def print_stage_run(run: StageRun, root: Path) -> None:
     """The verdict: status, agents with tokens/latency/cost, conflicts, missing agents, paths."""
-    from rich.console import Console
     from rich.text import Text
 
-    from speckit.views import agent_table, badge, relative
+    from speckit.views import agent_table, badge, output_console, relative
 
-    # Full width in logs and pipes: a verdict table must not wrap into unreadable cells.
-    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    console = output_console()
     synthesis = run.synthesis
     console.print(Text.assemble((run.stage, "bold"), f" {run.spec_id}: ", badge(run.status)))
     console.print(agent_table(run.results, {a.agent: a.status for a in synthesis.agents}))
