@@ -123,7 +123,10 @@ class Workspace:
         root = data.get("evidence", {}).get("root", "evidence")
         if not isinstance(root, str):
             root = self.config.evidence.root  # reports the error properly
-        return resolve_inside(self.root, root, "evidence root")
+        try:
+            return resolve_inside(self.root, root, "evidence root")
+        except UsageError as exc:  # a config error (exit 1), not a bad argument
+            raise WorkspaceError(f"{self.config_path}: [evidence].root: {exc.message}") from None
 
     def path(self, text: str, what: str = "path") -> Path:
         """A user-given path inside this workspace."""

@@ -195,3 +195,16 @@ def test_the_commented_http_check_example_works_when_uncommented(tmp_path: Path)
     assert [(c.name, c.url, c.header_env) for c in checks] == [
         ("health", "http://127.0.0.1:8080/health", "HAL_SECRET_API_KEY")
     ]
+
+
+def test_init_refuses_control_characters(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli("init", str(tmp_path / "bad\x01dir"))
+    assert result.returncode == 64 and "control characters" in result.stderr
+    assert not (tmp_path / "bad\x01dir").exists()
+
+
+def test_evidence_root_outside_is_a_config_error(cli: CliRunner, workspace: Path) -> None:
+    config = workspace / "speckit.toml"
+    config.write_text(config.read_text().replace('root = "evidence"', 'root = "../elsewhere"'))
+    result = cli("status", cwd=workspace)
+    assert result.returncode == 1 and "[evidence].root" in result.stderr

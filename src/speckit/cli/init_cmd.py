@@ -20,6 +20,10 @@ def init(directory: Path | None) -> None:
     from speckit.scaffold import init_workspace
 
     root = directory or Path.cwd()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in str(root)):
+        from speckit.errors import UsageError
+
+        raise UsageError(f"folder name {str(root)!r} contains control characters")
     report = init_workspace(root)
     for name in report.created:
         click.echo(f"created  {name}")

@@ -163,7 +163,7 @@ def _loop(
         except GuardrailFailed as failed:
             raise _Halt(
                 stage,
-                f"guardrail failed: {failed.message}",
+                failed.message,
                 ExitCode.GUARDRAIL_FAILED,
                 [failed.outcome.record_path],
             ) from None
