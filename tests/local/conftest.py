@@ -40,8 +40,6 @@ POST /login accepts unlimited password attempts, so passwords can be guessed qui
 """
 
 
-
-
 def make_workspace(root: Path, roster: str) -> str:
     """A committed git workspace whose agents are `roster`, with one sample SPEC; its id."""
     from speckit.scaffold import init_workspace, render_config
