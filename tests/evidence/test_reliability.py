@@ -48,7 +48,8 @@ def test_sigkill_during_bundle_writes_leaves_only_whole_files_and_lines(tmp_path
             json.loads(path.read_text())  # never half-written: raises if torn
     for path in folder.glob("*_telemetry.jsonl"):
         count, problems = validate_jsonl(path)
-        assert problems == [] and count == 1
+        # a kill between creating the file and writing its line leaves it empty: no torn line
+        assert problems == [] and count in (0, 1)
     # every synthesis on disk belongs to a complete bundle
     for synthesis in folder.glob("*_synthesis.json"):
         prefix = synthesis.name.removesuffix("synthesis.json")
