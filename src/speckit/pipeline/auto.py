@@ -173,7 +173,7 @@ def _loop(
         _gate(run, opts)
         if stage != "validate" and _decision(run) == REJECT:
             raise _Halt(
-                stage, f"the agents reject at {stage}: {_reasons(run)}", ExitCode.ERROR, _files(run)
+                stage, f"the agents reject at {stage}: {_reasons(run)}", ExitCode.ERROR, run.files
             )
         if stage == "validate" and _decision(run) == REJECT:
             if retries_left == 0 or "implement" not in stages:
@@ -181,7 +181,7 @@ def _loop(
                     stage,
                     "validate rejected the implementation and no retries are left",
                     ExitCode.ERROR,
-                    _files(run),
+                    run.files,
                 )
             retries_left -= 1
             attempt += 1
@@ -197,21 +197,14 @@ def _reasons(run: StageRun) -> str:
     return "; ".join(why[:3]) or "see the synthesis"
 
 
-def _files(run: StageRun) -> list[Path]:
-    files = [Path(run.bundle.synthesis)]
-    if run.bundle.telemetry is not None:
-        files.append(Path(run.bundle.telemetry))
-    return files
-
-
 def _gate(run: StageRun, opts: AutoOptions) -> None:
     synthesis = run.synthesis
     if run.status == "conflict" and not opts.allow_conflict:
         detail = "; ".join(synthesis.conflicts) or "categorical answers differ"
-        raise _Halt(run.stage, f"conflict: {detail}", ExitCode.CONFLICT, _files(run))
+        raise _Halt(run.stage, f"conflict: {detail}", ExitCode.CONFLICT, run.files)
     if run.status == "degraded" and not opts.allow_degraded:
         missing = ", ".join(f"{m.agent} ({m.reason})" for m in synthesis.missing_agents)
-        raise _Halt(run.stage, f"degraded: missing {missing}", ExitCode.DEGRADED, _files(run))
+        raise _Halt(run.stage, f"degraded: missing {missing}", ExitCode.DEGRADED, run.files)
 
 
 def _guardrail_only(

@@ -79,6 +79,14 @@ class StageRun:
     def status(self) -> str:
         return str(self.synthesis.status)
 
+    @property
+    def files(self) -> list[Path]:
+        """The files worth opening after a run: the synthesis, then telemetry if written."""
+        paths = [Path(self.bundle.synthesis)]
+        if self.bundle.telemetry is not None:
+            paths.append(Path(self.bundle.telemetry))
+        return paths
+
     def exit_code(self, allow_conflict: bool = False) -> ExitCode:
         if self.status == "conflict" and allow_conflict:
             return ExitCode.OK

@@ -85,10 +85,7 @@ def agreement_items(run: StageRun) -> list[str]:
 
 def run_paths(run: StageRun) -> list[Path]:
     """The files worth opening after a run: synthesis, then telemetry if written."""
-    paths = [Path(run.bundle.synthesis)]
-    if run.bundle.telemetry is not None:
-        paths.append(Path(run.bundle.telemetry))
-    return paths
+    return run.files
 
 
 def paths_text(run: StageRun, root: Path) -> Text:
