@@ -208,3 +208,10 @@ def test_evidence_root_outside_is_a_config_error(cli: CliRunner, workspace: Path
     config.write_text(config.read_text().replace('root = "evidence"', 'root = "../elsewhere"'))
     result = cli("status", cwd=workspace)
     assert result.returncode == 1 and "[evidence].root" in result.stderr
+
+
+def test_bare_command_or_group_prints_help(cli: CliRunner, tmp_path: Path) -> None:
+    for args in ([], ["evidence"], ["telemetry"]):
+        result = cli(*args, cwd=tmp_path)
+        assert result.returncode == 0, args
+        assert result.stdout.startswith("Usage: speckit") and result.stderr == ""
