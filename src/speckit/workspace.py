@@ -78,8 +78,13 @@ class Workspace:
             return cls(option)
         here = (start or Path.cwd()).resolve()
         for folder in (here, *here.parents):
-            if (folder / CONFIG_FILE).is_file():
+            candidate = folder / CONFIG_FILE
+            if candidate.is_file():
                 return cls(folder)
+            if candidate.exists():
+                raise WorkspaceError(
+                    f"{candidate} is not a file; move it away and run 'speckit init'"
+                )
         raise WorkspaceError(
             f"no {CONFIG_FILE} here or in any parent folder; run 'speckit init' "
             "or pass --workspace DIR"
