@@ -89,5 +89,12 @@ def utc_timestamp(now: dt.datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def new_session_id(timestamp: str | None = None) -> str:
+    """`<timestamp>-<random digits>`, the earlier system's session id shape."""
+    import secrets
+
+    return f"{timestamp or utc_timestamp()}-{secrets.randbelow(10**9)}"
+
+
 def bundle_file(command: str, key: str, suffix: str, ext: str = "json") -> str:
     return f"{command}_{key}_{suffix}.{ext}"

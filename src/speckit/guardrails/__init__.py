@@ -6,9 +6,9 @@ implement lock helpers are re-exported for the pipeline and `speckit status`.
 
 from __future__ import annotations
 
+from speckit.evidence.naming import new_session_id
 from speckit.guardrails.lock import LockInfo, LockResult, acquire_lock, read_lock, release_lock
 from speckit.guardrails.policy import PolicyAsk
-from speckit.guardrails.record import new_session_id
 from speckit.guardrails.result import CheckResult
 from speckit.guardrails.run import GuardrailOutcome, run_guardrail
 

@@ -11,28 +11,18 @@ workspace-relative POSIX paths, so evidence stays valid when the repo moves.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from speckit.errors import UsageError
+from speckit.evidence.naming import utc_timestamp
 from speckit.fsutil import atomic_write_json, atomic_write_text
 from speckit.guardrails.result import CheckResult
 
 SCHEMA_VERSION = 1
 _SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$")
-
-
-def utc_timestamp() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def new_session_id() -> str:
-    """`<UTC timestamp>-<digits>`, the earlier system's session id shape."""
-    return f"{utc_timestamp()}-{secrets.randbelow(10**10)}"
 
 
 def check_session_id(session_id: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from speckit.evidence.naming import utc_timestamp
 from speckit.guardrails.baseline import MODE, lint_tasks_check, run_baseline
 from speckit.guardrails.clean_tree import check_clean_tree
 from speckit.guardrails.http_checks import run_http_checks
@@ -26,7 +27,6 @@ from speckit.guardrails.record import (
     check_session_id,
     log_name,
     record_name,
-    utc_timestamp,
     write_log,
     write_record,
 )

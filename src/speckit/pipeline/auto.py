@@ -210,8 +210,8 @@ def _gate(run: StageRun, opts: AutoOptions) -> None:
 def _guardrail_only(
     workspace: Workspace, spec_id: str, stage: Stage, opts: AutoOptions
 ) -> GuardrailOutcome:
+    from speckit.evidence.naming import new_session_id, utc_timestamp
     from speckit.guardrails import run_guardrail
-    from speckit.pipeline.session import new_session_id, utc_timestamp
 
     outcome = run_guardrail(
         workspace,

@@ -30,7 +30,7 @@ def policy_asker(
 
     def ask(agent_names: list[str], _prompt: str) -> list[tuple[str, bool, str]]:
         from speckit.agents.runner import AgentRequest, run_stage_agents_sync
-        from speckit.pipeline.session import utc_timestamp
+        from speckit.evidence.naming import utc_timestamp
         from speckit.prompts.context import build_context
 
         context = build_context(workspace, spec_id)

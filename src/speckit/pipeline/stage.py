@@ -155,7 +155,7 @@ def run_stage(
 
 def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOptions) -> StageRun:
     from speckit.evidence.bundle import release_run, reserve_run, write_bundle
-    from speckit.pipeline.session import new_session_id, utc_timestamp
+    from speckit.evidence.naming import new_session_id, utc_timestamp
     from speckit.prompts.render import prompt_version
     from speckit.telemetry import telemetry_enabled
 

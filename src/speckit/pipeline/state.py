@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from speckit.evidence.index import PIPELINE_STATE_FILE
+from speckit.evidence.naming import utc_timestamp
 from speckit.fsutil import atomic_write_json
-from speckit.pipeline.session import utc_timestamp
 
 
 def state_path(evidence_root: Path, spec_id: str) -> Path:
