@@ -33,8 +33,30 @@ class Expect:
 OK = '{"ok": true}'
 CLAUDE_USAGE = (123, 45, 0, 7, 11)
 TIMEOUT = ("timed out after 0.5s", "process group killed")
+# The edit runs: the fake answered two model calls (a write tool call, then this text), so the
+# usage is the fixed fake numbers twice. Whether the edit was allowed does not change the reading
+# of a stage that expects only an answer: the answer text is the same either way.
+EDITED = '{"checklist":["wrote hello.py"]}'
+CLAUDE_EDIT = Expect(
+    "ok", EDITED, (246, 90, None, 14, 22), 0.0036245000000000006, "reported", (), 0
+)
+CODEX_EDIT = Expect("ok", EDITED, (246, 90, 6, 14, 0), None, None, (), 0)
+GEMINI_EDIT = Expect("ok", EDITED, (369, 135, 9, 21, None), None, None, (), 0, "gemini-3.8-flash")
+GEMINI_EDIT_STREAM = Expect(
+    "ok", EDITED, (369, 135, None, 21, None), None, None, (), 0, "gemini-3.8-flash"
+)
 
 EXPECTED: dict[tuple[str, str], Expect] = {
+    ("claude", "edit-success"): CLAUDE_EDIT,
+    ("claude", "edit-success-stream"): CLAUDE_EDIT,
+    ("claude", "edit-denied"): CLAUDE_EDIT,
+    ("claude", "edit-denied-stream"): CLAUDE_EDIT,
+    ("codex", "edit-success"): CODEX_EDIT,
+    ("codex", "edit-denied"): CODEX_EDIT,
+    ("gemini", "edit-success"): GEMINI_EDIT,
+    ("gemini", "edit-success-stream"): GEMINI_EDIT_STREAM,
+    ("gemini", "edit-denied"): GEMINI_EDIT,
+    ("gemini", "edit-denied-stream"): GEMINI_EDIT_STREAM,
     ("claude", "success"): Expect(
         "ok", OK, CLAUDE_USAGE, 0.0014483999999999999, "reported", (), 0, "claude-opus-5-5"
     ),
@@ -219,7 +241,7 @@ def test_fixture_is_read_into_the_right_result(
     if expect.text is not None:
         assert result.text == expect.text
     if expect.status == "ok":
-        assert result.parsed == {"ok": True}
+        assert result.parsed == json.loads(expect.text or OK)
         assert result.error is None
     else:
         assert result.parsed is None

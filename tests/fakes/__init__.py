@@ -66,6 +66,11 @@ CASES: dict[str, dict[str, FakeCase]] = {
         # json mode prints nothing before the kill; the default retry policy behaves the same
         "killed-by-timeout": _c(None, None, HANG),
         "killed-by-timeout-stream": _c("claude/killed-by-timeout.stream.jsonl", None, HANG),
+        # the agent was asked to write hello.py (allowed, or refused by the permission mode)
+        "edit-success": _c("claude/edit-success.json", None, 0),
+        "edit-success-stream": _c("claude/edit-success.stream.jsonl", None, 0),
+        "edit-denied": _c("claude/edit-denied.json", None, 0),
+        "edit-denied-stream": _c("claude/edit-denied.stream.jsonl", None, 0),
     },
     "codex": {
         "success": _c("codex/success.events.jsonl", "codex/success.stderr.txt", 0),
@@ -92,6 +97,8 @@ CASES: dict[str, dict[str, FakeCase]] = {
             "codex/no-credentials-default-provider-offline.stderr.txt",
             HANG,
         ),
+        "edit-success": _c("codex/edit-success.events.jsonl", "codex/edit-success.stderr.txt", 0),
+        "edit-denied": _c("codex/edit-denied.events.jsonl", "codex/edit-denied.stderr.txt", 0),
     },
     "gemini": {
         "success": _c("gemini/success.json", "gemini/success.stderr.txt", 0),
@@ -123,6 +130,14 @@ CASES: dict[str, dict[str, FakeCase]] = {
         "missing-api-key": _c(None, "gemini/missing-api-key.stderr.json", 41),
         "no-credentials": _c(None, "gemini/no-credentials.stderr.json", 41),
         "untrusted-workspace": _c(None, "gemini/untrusted-workspace.stderr.txt", 55),
+        "edit-success": _c("gemini/edit-success.json", "gemini/edit-success.stderr.txt", 0),
+        "edit-success-stream": _c(
+            "gemini/edit-success.stream.jsonl", "gemini/edit-success.stream.stderr.txt", 0
+        ),
+        "edit-denied": _c("gemini/edit-denied.json", "gemini/edit-denied.stderr.txt", 0),
+        "edit-denied-stream": _c(
+            "gemini/edit-denied.stream.jsonl", "gemini/edit-denied.stream.stderr.txt", 0
+        ),
     },
 }
 
