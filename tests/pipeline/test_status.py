@@ -97,3 +97,27 @@ def test_index_rebuilt_by_several_threads_at_once(scripted: ScriptedWorkspace) -
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _n: collect_status(scripted.workspace), range(8)))
     assert all(len(r) == 1 and r[0].spec_id == scripted.spec_id for r in results)
+
+
+def test_override_keeps_the_spec_totals(cli: CliRunner, scripted: ScriptedWorkspace) -> None:
+    """Totals are sums over every run: the override's telemetry line carries no tokens."""
+    scripted.script(PLAN_CONFLICT)
+    assert cli("run", "plan", scripted.spec_id, cwd=scripted.root).returncode == 2
+    before = status_json(cli, scripted)[0]
+    assert int(before["total_tokens"]) > 0  # type: ignore[call-overload]
+    override = cli(
+        "consensus",
+        "override",
+        scripted.spec_id,
+        "plan",
+        "--verdict",
+        "ok",
+        "--reason",
+        "in-memory counters are enough",
+        cwd=scripted.root,
+    )
+    assert override.returncode == 0, override.stderr
+    after = status_json(cli, scripted)[0]
+    assert after["stages"]["plan"]["status"] == "ok"  # type: ignore[index]
+    assert after["total_tokens"] == before["total_tokens"]
+    assert after["total_cost_usd"] == before["total_cost_usd"]

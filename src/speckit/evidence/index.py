@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from speckit.evidence.overrides import read_override
 
-SCHEMA_VERSION = "2"  # bump on any table change: older indexes are rebuilt
+SCHEMA_VERSION = "3"  # bump on any table or meaning change: older indexes are rebuilt
 PIPELINE_STATE_FILE = "auto_state.json"
 KINDS = ("consensus", "commands", "pipeline")
 _CONSENSUS_NAME = re.compile(
@@ -70,6 +70,13 @@ def _load_json(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else None
     return None
+
+
+_N = TypeVar("_N", int, float)
+
+
+def _add(total: _N | None, value: _N | None) -> _N | None:
+    return value if total is None else total if value is None else total + value
 
 
 def _telemetry_lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -273,14 +280,20 @@ class EvidenceIndex:
 
     @staticmethod
     def _telemetry_totals(path: Path) -> tuple[int | None, float | None, int | None]:
+        """Sums over the run lines of one telemetry file (None when no line has the figure).
+
+        A human override appends a line without totals: it must not hide what the run spent.
+        """
         tokens: int | None = None
         cost: float | None = None
         latency: int | None = None
         for record in _telemetry_lines(path):
+            if record.get("event") == "override":
+                continue
             consensus = record.get("consensus") or {}
-            tokens = _int(consensus.get("total_tokens"))
-            cost = _number(consensus.get("total_cost_usd"))
-            latency = _int(consensus.get("total_latency_ms"))
+            tokens = _add(tokens, _int(consensus.get("total_tokens")))
+            cost = _add(cost, _number(consensus.get("total_cost_usd")))
+            latency = _add(latency, _int(consensus.get("total_latency_ms")))
         return tokens, cost, latency
 
     def _scan_commands(
