@@ -93,8 +93,20 @@ class _Halt(Exception):
 
 
 def run_auto(workspace: Workspace, spec_id: str, options: AutoOptions | None = None) -> AutoOutcome:
-    """Run guardrail + consensus stage by stage from `from_stage` (default: first not ok)."""
-    opts = options or AutoOptions()
+    """Run guardrail + consensus stage by stage from `from_stage` (default: first not ok).
+
+    A second auto of the same SPEC is refused before it writes anything (RunBusy, exit 1).
+    """
+    from speckit.pipeline.locks import auto_run_lock
+
+    with auto_run_lock(workspace.cache_dir, spec_id):
+        return _run_auto_locked(workspace, spec_id, options or AutoOptions())
+
+
+def _run_auto_locked(workspace: Workspace, spec_id: str, opts: AutoOptions) -> AutoOutcome:
+    from speckit.pipeline.locks import RunBusy
+    from speckit.pipeline.state import read_state, restore_state
+
     stages: list[Stage] = list(workspace.config.pipeline.stages)
     start = opts.from_stage or first_incomplete(workspace, spec_id, stages)
     outcome = AutoOutcome(spec_id=spec_id, start=start)
@@ -103,9 +115,14 @@ def run_auto(workspace: Workspace, spec_id: str, options: AutoOptions | None = N
         return outcome
     if start not in stages:
         raise SpeckitError(f"stage {start} is not in [pipeline].stages of speckit.toml")
+    previous = read_state(workspace.evidence_root, spec_id)
     write_state(workspace.evidence_root, spec_id, status="running", stage=start)
     try:
         _loop(workspace, spec_id, stages, stages.index(start), opts, outcome)
+    except RunBusy:
+        if not outcome.runs and not outcome.guardrails:  # refused before doing anything
+            restore_state(workspace.evidence_root, spec_id, previous)
+        raise
     except (Cancelled, KeyboardInterrupt):
         # Recorded so `status` does not show a run that is no longer there as running.
         stage = outcome.current or start

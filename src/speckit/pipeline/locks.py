@@ -1,4 +1,4 @@
-"""A non-blocking per-SPEC, per-stage run lock, so two runs of one stage never interleave."""
+"""Non-blocking run locks, so two runs of one stage (or two autos of one SPEC) never interleave."""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ from pathlib import Path
 from speckit.errors import SpeckitError
 
 
+class RunBusy(SpeckitError):
+    """Another process holds the lock: this run is refused before it writes anything (exit 1)."""
+
+
 @contextmanager
-def stage_run_lock(cache_dir: Path, spec_id: str, stage: str) -> Iterator[None]:
-    """Hold an exclusive flock while a stage runs; a second run is refused at once.
+def _exclusive(path: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive flock on `path`; refuse at once when another process has it.
 
     flock is released by the kernel when the process dies, so a killed run
     never leaves a stale lock behind.
     """
-    lock_dir = cache_dir / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    path = lock_dir / f"{spec_id}.{stage}.run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     try:
         try:
@@ -28,9 +30,7 @@ def stage_run_lock(cache_dir: Path, spec_id: str, stage: str) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise SpeckitError(
-                f"{stage} of {spec_id} is already running ({holder}); wait for it to finish"
-            ) from None
+            raise RunBusy(f"{what} is already running ({holder}); wait for it to finish") from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
@@ -38,3 +38,17 @@ def stage_run_lock(cache_dir: Path, spec_id: str, stage: str) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+@contextmanager
+def stage_run_lock(cache_dir: Path, spec_id: str, stage: str) -> Iterator[None]:
+    """One run of a SPEC's stage at a time (`speckit run`, `auto`, the TUI)."""
+    with _exclusive(cache_dir / "locks" / f"{spec_id}.{stage}.run.lock", f"{stage} of {spec_id}"):
+        yield
+
+
+@contextmanager
+def auto_run_lock(cache_dir: Path, spec_id: str) -> Iterator[None]:
+    """One `auto` of a SPEC at a time: a refused second one must not touch the first's state."""
+    with _exclusive(cache_dir / "locks" / f"{spec_id}.auto.lock", f"auto of {spec_id}"):
+        yield

@@ -27,6 +27,36 @@ def write_state(evidence_root: Path, spec_id: str, **fields: Any) -> dict[str, A
     return state
 
 
+def restore_state(evidence_root: Path, spec_id: str, previous: dict[str, Any] | None) -> None:
+    """Put back the state a refused run found (or remove the one it created)."""
+    path = state_path(evidence_root, spec_id)
+    if previous is None:
+        path.unlink(missing_ok=True)
+    else:
+        atomic_write_json(path, previous)
+
+
+def process_gone(state: dict[str, Any]) -> bool:
+    """True when a state says "running" but its process no longer exists (killed with -9)."""
+    pid = state.get("pid")
+    if state.get("status") != "running" or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, but someone else's
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def read_state(evidence_root: Path, spec_id: str) -> dict[str, Any] | None:
     try:
         data = json.loads(state_path(evidence_root, spec_id).read_text(encoding="utf-8"))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from speckit.evidence.index import open_index
+from speckit.pipeline.state import process_gone
 from speckit.specs.documents import list_specs
 from speckit.stages import STAGES
 from speckit.workspace import Workspace
@@ -93,6 +94,10 @@ def collect_status(workspace: Workspace, spec_id: str | None = None) -> list[Spe
                     result[spec].halted_at = state.get("stage")
                     result[spec].halt_reason = state.get("reason") or "cancelled by the user"
                     result[spec].resume = state.get("resume")
+                elif process_gone(state):
+                    result[spec].halted_at = state.get("stage")
+                    result[spec].halt_reason = "interrupted (process gone)"
+                    result[spec].resume = f"speckit auto {spec}"
     connection.close()
     return list(result.values())
 
