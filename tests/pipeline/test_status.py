@@ -121,3 +121,16 @@ def test_override_keeps_the_spec_totals(cli: CliRunner, scripted: ScriptedWorksp
     assert after["stages"]["plan"]["status"] == "ok"  # type: ignore[index]
     assert after["total_tokens"] == before["total_tokens"]
     assert after["total_cost_usd"] == before["total_cost_usd"]
+
+
+def test_an_unwritable_index_names_its_path_and_leaves_no_temp_file(
+    cli: CliRunner, scripted: ScriptedWorkspace
+) -> None:
+    cache = scripted.root / ".speckit"
+    (cache / "index.db").unlink(missing_ok=True)
+    (cache / "index.db").mkdir(parents=True)
+    result = cli("status", cwd=scripted.root)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert str(cache / "index.db") in result.stderr and "Is a directory" in result.stderr
+    assert sorted(p.name for p in cache.iterdir() if p.name.startswith(".index.db")) == []

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from speckit.errors import SpeckitError
 from speckit.evidence.overrides import read_override
 
 SCHEMA_VERSION = "3"  # bump on any table or meaning change: older indexes are rebuilt
@@ -158,14 +159,22 @@ class EvidenceIndex:
         os.close(handle)
         temp = Path(name)
         temp.unlink()
-        with closing(sqlite3.connect(temp)) as connection:
-            connection.executescript(_SCHEMA)
-            connection.executemany(
-                "INSERT INTO meta VALUES (?, ?)",
-                [("schema", SCHEMA_VERSION), ("root", str(self.evidence_root))],
-            )
-            connection.commit()
-        os.replace(temp, self.db_path)  # a half-built index is never seen
+        try:
+            with closing(sqlite3.connect(temp)) as connection:
+                connection.executescript(_SCHEMA)
+                connection.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [("schema", SCHEMA_VERSION), ("root", str(self.evidence_root))],
+                )
+                connection.commit()
+            os.replace(temp, self.db_path)  # a half-built index is never seen
+        except (OSError, sqlite3.Error) as exc:
+            temp.unlink(missing_ok=True)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise SpeckitError(
+                f"cannot write the evidence index {self.db_path}: {reason}; it is only a cache: "
+                "remove it (or fix its permissions) and run again"
+            ) from None
         return sqlite3.connect(self.db_path)
 
     def rebuild(self) -> sqlite3.Connection:
