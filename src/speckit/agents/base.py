@@ -125,6 +125,7 @@ def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules
     secrets = secrets_of(request)
     text = redact(outcome.text, secrets)  # a tool that echoes a key must not leak it
     scrub_files(evidence_files(request.raw_output_path), secrets)
+    scrub_leftovers(request.raw_output_path.parent, secrets)  # whatever the driver
     parsed = None
     if status == "ok":
         parsed = parse_answer(text)
@@ -182,6 +183,7 @@ def simple_result(request: AgentRequest, status: AgentStatus, error: str) -> Age
     secrets = secrets_of(request)
     if request.raw_output_path.exists():
         scrub_files(evidence_files(request.raw_output_path), secrets)
+    scrub_leftovers(request.raw_output_path.parent, secrets)  # whatever the driver
     return AgentResult(
         agent=agent.name,
         driver=agent.driver,
