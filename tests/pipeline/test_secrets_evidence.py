@@ -184,3 +184,20 @@ def test_keys_in_args_and_key_shapes_are_masked_everywhere(
     synthesis = next(folder.glob("spec-plan_*_synthesis.json")).read_text()
     assert "401 unauthorized for key ***" in synthesis
     assert "--token=***" in next(folder.glob("spec-plan_*_claude_raw.txt.stderr")).read_text()
+
+
+def test_a_timed_out_agent_leaves_no_key(cli: CliRunner, scripted: ScriptedWorkspace) -> None:
+    ready = scripted.root.parent / "agent.ready"
+    program = scripted.root.parent / "echo_and_wait.py"
+    program.write_text(ECHO_AND_WAIT)
+    claude = [sys.executable, str(program), str(ready), "10"]
+    scripted.configure(_command_roster(claude, timeout=2))
+    scripted.commit()
+    done = cli(
+        "run", "plan", scripted.spec_id, cwd=scripted.root, env={"SPECKIT_TEST_API_KEY": ENV_KEY}
+    )
+    assert done.returncode == 3, done.stderr  # claude timed out: degraded
+    assert _leaks(scripted.root, [ENV_KEY]) == []
+    raw = next(scripted.consensus_dir().glob("spec-plan_*_claude_raw.txt"))
+    assert "starting with key ***" in raw.read_text()
+    assert not list(scripted.consensus_dir().glob(".*.scrub"))  # finished: no marker left
