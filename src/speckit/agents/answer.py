@@ -38,11 +38,11 @@ def one_line(text: str, limit: int = 300) -> str:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret value (4+ characters) in `text` with `***`."""
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+    """`text` with every secret value (4+ characters) and every key shape as `***`
+    (what counts as a key shape: `speckit.agents.secrets`)."""
+    from speckit.agents.secrets import mask
+
+    return mask(text, secrets)
 
 
 def last_json_object(text: str) -> dict[str, Any] | None:

@@ -1,25 +1,35 @@
 """The driver contract and the one place where an `AgentResult` is assembled.
 
 Every driver, whatever its tool, ends in `finish()`: it decides `invalid` when a
-JSON answer was expected and none was found, prices the usage, and scrubs
-secrets from the error line. So status and cost rules live in one spot.
+JSON answer was expected and none was found, prices the usage, and masks
+secrets in the answer, the error line and the saved raw output. So status,
+cost and secret rules live in one spot. `guarded_evidence()` masks the raw
+output on the other ways out (cancel, timeout, a driver bug).
 """
 
 from __future__ import annotations
 
-import os
-import re
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from speckit.agents.answer import one_line, parse_answer, redact
+from speckit.agents.env import layered_env
 from speckit.agents.pricing import cost_of
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult, AgentStatus, CostSource, Usage
+from speckit.agents.secrets import (
+    env_secrets,
+    evidence_files,
+    flag_secrets,
+    mark_running,
+    scrub_files,
+    scrub_leftovers,
+)
 from speckit.config import AgentConfig
-
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 
 
 class Driver(Protocol):
@@ -67,35 +77,44 @@ class CostRules:
 
 
 def merged_env(request: AgentRequest) -> dict[str, str]:
-    """The tool's environment: ours, then the agent's `env`, then the request's."""
-    return {**os.environ, **request.agent.env, **(request.env or {})}
+    """The tool's environment: inherited < the agent's `env` < this run's overrides."""
+    return layered_env(request.agent.env, request.env)
 
 
 def secrets_of(request: AgentRequest) -> list[str]:
-    """Values that must never appear in evidence: the API key and secret-looking env vars."""
-    env = merged_env(request)
-    values = [v for name, v in env.items() if _SECRET_NAME.search(name) and len(v) >= 8]
-    if request.agent.api_key_env and env.get(request.agent.api_key_env):
-        values.append(env[request.agent.api_key_env])
-    return values
+    """Values that must never appear in evidence: the API key, secret-looking env vars
+    and the values of secret-looking flags in the agent's `command` and `args`."""
+    agent = request.agent
+    return [
+        *env_secrets(merged_env(request), agent.api_key_env),
+        *flag_secrets([*agent.command, *agent.args]),
+    ]
 
 
-def scrub_files(paths: list[Path], secrets: list[str]) -> None:
-    """Replace secret values in saved raw output with `***` (rewritten atomically)."""
-    from speckit.fsutil import atomic_write_bytes
+@asynccontextmanager
+async def guarded_evidence(request: AgentRequest) -> AsyncIterator[None]:
+    """Around a tool run: mask its raw output however the run ends.
 
-    needles = [s.encode() for s in secrets if len(s) >= 4]
-    if not needles:
-        return
-    for path in paths:
+    A marker beside the raw output names this process until the run ends normally
+    (`finish` masked the output); after a cancel or a crash it stays, so that a
+    later run scrubs the files again once this process is gone, and a speckit
+    killed outright (SIGKILL) is scrubbed by the next agent writing here.
+    """
+    secrets = secrets_of(request)
+    raw = request.raw_output_path
+    scrub_leftovers(raw.parent, secrets)
+    marker = mark_running(raw)
+    try:
+        yield
+    except BaseException:  # cancelled (Ctrl-C, SIGTERM, a TUI stop) or a driver bug
         try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if any(n in data for n in needles):
-            for needle in needles:
-                data = data.replace(needle, b"***")
-            atomic_write_bytes(path, data)
+            # the output readers were just cancelled: let them close (flush) the raw file
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+        finally:
+            scrub_files(evidence_files(raw), secrets)
+        raise
+    marker.unlink(missing_ok=True)
 
 
 def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules()) -> AgentResult:
@@ -105,7 +124,8 @@ def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules
     error = outcome.error
     secrets = secrets_of(request)
     text = redact(outcome.text, secrets)  # a tool that echoes a key must not leak it
-    scrub_files([request.raw_output_path, Path(f"{request.raw_output_path}.stderr")], secrets)
+    scrub_files(evidence_files(request.raw_output_path), secrets)
+    scrub_leftovers(request.raw_output_path.parent, secrets)  # whatever the driver
     parsed = None
     if status == "ok":
         parsed = parse_answer(text)
@@ -157,13 +177,18 @@ def _cost(
 
 
 def simple_result(request: AgentRequest, status: AgentStatus, error: str) -> AgentResult:
-    """A result with no output at all (missing tool, cancelled before start...)."""
+    """A result with no answer (missing tool, cancelled, a driver bug): whatever raw
+    output the call left is masked too."""
     agent = request.agent
+    secrets = secrets_of(request)
+    if request.raw_output_path.exists():
+        scrub_files(evidence_files(request.raw_output_path), secrets)
+    scrub_leftovers(request.raw_output_path.parent, secrets)  # whatever the driver
     return AgentResult(
         agent=agent.name,
         driver=agent.driver,
         model=agent.model,
         role=agent.role,
         status=status,
-        error=redact(one_line(error), secrets_of(request)),
+        error=redact(one_line(error), secrets),
     )

@@ -8,7 +8,6 @@ install (wrong Node version, corrupt package) without spending a model call.
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from speckit.agents.answer import one_line
 from speckit.agents.cli_base import find_executable
+from speckit.agents.env import layered_env
 from speckit.agents.process import run_process
 from speckit.agents.registry import get_driver
 from speckit.config import AgentConfig, Config
@@ -61,7 +61,7 @@ async def _version(agent: AgentConfig, workdir: Path, timeout: float) -> tuple[b
     argv = get_driver(agent.driver).version_argv(agent)
     if not argv:
         return True, ""
-    env = {**os.environ, **agent.env}
+    env = layered_env(agent.env)  # the same layering as a run, without run overrides
     executable = find_executable(argv[0], env.get("PATH"), workdir)
     if executable is None:
         return False, f"'{argv[0]}' not found on PATH"

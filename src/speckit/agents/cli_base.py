@@ -11,7 +11,15 @@ import os
 import shutil
 from pathlib import Path
 
-from speckit.agents.base import CostRules, Outcome, finish, merged_env, simple_result
+from speckit.agents.base import (
+    CostRules,
+    Outcome,
+    finish,
+    guarded_evidence,
+    merged_env,
+    simple_result,
+)
+from speckit.agents.env import layered_env
 from speckit.agents.process import ProcessOutcome, run_process
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult
@@ -61,7 +69,7 @@ class CliDriver:
         command = self.base_command(agent)
         if not command or not command[0]:
             return False, "no command configured"
-        found = find_executable(command[0], agent.env.get("PATH"), workdir)
+        found = find_executable(command[0], layered_env(agent.env).get("PATH"), workdir)
         if found is None:
             return False, f"'{command[0]}' not found on PATH"
         return True, found
@@ -80,17 +88,23 @@ class CliDriver:
             return simple_result(request, "missing", f"'{command[0]}' not found on PATH")
         argv = [executable, *command[1:], *self.arguments(request), *agent.args]
         argv += self.trailing(request)
-        try:
-            run = await run_process(
-                argv,
-                stdin_text=request.prompt,
-                cwd=request.workdir,
-                env=env,
-                timeout=agent.timeout,
-                stdout_path=request.raw_output_path,
-            )
-        except (FileNotFoundError, PermissionError) as exc:
-            return simple_result(request, "missing", f"cannot start '{command[0]}': {exc.strerror}")
+        async with guarded_evidence(request):
+            try:
+                run = await run_process(
+                    argv,
+                    stdin_text=request.prompt,
+                    cwd=request.workdir,
+                    env=env,
+                    timeout=agent.timeout,
+                    stdout_path=request.raw_output_path,
+                )
+            except (FileNotFoundError, PermissionError) as exc:
+                error = f"cannot start '{command[0]}': {exc.strerror}"
+                return simple_result(request, "missing", error)
+            return finish(request, self._outcome(request, run), self.rules)
+
+    def _outcome(self, request: AgentRequest, run: ProcessOutcome) -> Outcome:
+        agent = request.agent
         if run.timed_out:
             hint = self.timeout_hint(run)
             error = f"timed out after {agent.timeout:g}s; process group killed"
@@ -103,7 +117,7 @@ class CliDriver:
             outcome = self.interpret(request, run)
             outcome.exit_code = run.exit_code
             outcome.truncated = outcome.truncated or run.truncated
-        return finish(request, outcome, self.rules)
+        return outcome
 
 
 def exit_error(program: str, run: ProcessOutcome) -> str:

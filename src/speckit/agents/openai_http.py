@@ -12,12 +12,12 @@ cost. The raw response body (capped at 10 MB, the key scrubbed) is the evidence 
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
 from speckit.agents.answer import load_object, redact
 from speckit.agents.base import Outcome, finish, merged_env, secrets_of, simple_result
+from speckit.agents.env import layered_env
 from speckit.agents.process import MEMORY_CAP
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult, Usage
@@ -99,7 +99,7 @@ class OpenAiHttp:
         if not agent.base_url:
             return False, "no base_url configured"
         key_env = agent.api_key_env
-        if key_env and not (agent.env.get(key_env) or os.environ.get(key_env)):
+        if key_env and not layered_env(agent.env).get(key_env):
             return False, f"environment variable {agent.api_key_env} is not set"
         return True, agent.base_url
 

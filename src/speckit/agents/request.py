@@ -26,7 +26,7 @@ class AgentRequest:
     stage: str = "plan"
     schema: dict[str, Any] | None = None
     writes: bool = False
-    env: Mapping[str, str] | None = None
+    env: Mapping[str, str] | None = None  # this run's overrides only (see agents.env)
 
     @property
     def expects_json(self) -> bool:

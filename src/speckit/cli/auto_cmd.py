@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from speckit.cli.context import app
+from speckit.cli.env_option import env_option
 
 
 @click.command()
@@ -14,6 +15,7 @@ from speckit.cli.context import app
 @click.option("--allow-conflict", is_flag=True, help="Go on past a conflict (still recorded).")
 @click.option("--allow-degraded", is_flag=True, help="Go on past a degraded verdict.")
 @click.option("--allow-dirty", is_flag=True, help="Let the clean-tree guardrail pass.")
+@env_option
 @click.pass_context
 def auto(
     ctx: click.Context,
@@ -23,6 +25,7 @@ def auto(
     allow_conflict: bool,
     allow_degraded: bool,
     allow_dirty: bool,
+    env: dict[str, str],
 ) -> None:
     """Run the pipeline for SPEC: each stage's guardrail and consensus, in order.
 
@@ -55,6 +58,7 @@ def auto(
         allow_degraded=allow_degraded,
         stage=StageOptions(
             allow_dirty=allow_dirty,
+            env=env,
             on_progress=ProgressPrinter(),
             prewarm=("rich.console", "rich.table"),
         ),

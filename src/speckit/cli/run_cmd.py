@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from speckit.cli.context import app
+from speckit.cli.env_option import env_option
 
 
 @click.command()
@@ -17,6 +18,7 @@ from speckit.cli.context import app
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the synthesis JSON instead of a summary."
 )
+@env_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -25,6 +27,7 @@ def run(
     allow_conflict: bool,
     allow_dirty: bool,
     as_json: bool,
+    env: dict[str, str],
 ) -> None:
     """Run one STAGE of SPEC: guardrail, agents in parallel, consensus, evidence.
 
@@ -35,6 +38,7 @@ def run(
     Exit: 0 ok, 2 conflict (0 with --allow-conflict), 3 degraded,
           4 guardrail failed, 64 bad arguments.
     Example:  speckit run plan SPEC-KIT-005
+              speckit run plan SPEC-KIT-005 --env ANTHROPIC_BASE_URL=http://127.0.0.1:8080
     """
 
     from speckit.cli.verdict_view import ProgressPrinter, print_stage_run
@@ -49,6 +53,7 @@ def run(
     options = StageOptions(
         allow_conflict=allow_conflict,
         allow_dirty=allow_dirty,
+        env=env,
         on_progress=ProgressPrinter(),
         prewarm=("rich.console", "rich.table"),
     )

@@ -236,7 +236,7 @@ def _guardrail_only(
         stage,
         new_session_id(utc_timestamp()),
         allow_dirty=opts.stage.allow_dirty,
-        env=opts.stage.env,
+        env=opts.stage.environment(),
     )
     if not outcome.passed:
         failed = "; ".join(f"{c.name}: {c.reason}" for c in outcome.failed_checks)

@@ -24,7 +24,11 @@ def policy_asker(
     env: Mapping[str, str],
     cancel: threading.Event | None = None,
 ) -> PolicyAsk | None:
-    """A callable for the guardrail that runs policy agents; None when none are configured."""
+    """A callable for the guardrail that runs policy agents; None when none are configured.
+
+    `env` holds this run's explicit overrides only: each policy agent gets them on top
+    of its own `env`, like any stage agent (`speckit.agents.env.layered_env`).
+    """
     if not workspace.config.guardrails.policy.agents:
         return None
 

@@ -6,7 +6,6 @@ TUI; they differ only in how they show progress and results.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,10 +51,18 @@ class StageOptions:
     allow_conflict: bool = False
     allow_dirty: bool = False
     skip_guardrail: bool = False
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Explicit overrides for this run only (`--env`, `/set-env`): they beat the agent's own
+    # `env` in speckit.toml, which beats the inherited environment (`agents.env`).
+    env: Mapping[str, str] = field(default_factory=dict)
     on_progress: ProgressCallback | None = None
     prewarm: tuple[str, ...] = ()  # modules the caller needs afterwards (e.g. rich)
     cancel: threading.Event | None = None  # set from any thread to stop the run (exit 130)
+
+    def environment(self) -> dict[str, str]:
+        """What speckit itself reads (guardrail and telemetry switches): inherited < overrides."""
+        from speckit.agents.env import layered_env
+
+        return layered_env(overrides=self.env)
 
     def check_cancelled(self, where: str) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -161,7 +168,7 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
 
     config = workspace.config
     agents = _stage_agents(workspace, stage)
-    telemetry_on = telemetry_enabled(config.telemetry.enabled, opts.env)  # bad value: fail early
+    telemetry_on = telemetry_enabled(config.telemetry.enabled, opts.environment())  # fail early
     timestamp = utc_timestamp()
     session_id = new_session_id(timestamp)
     opts.check_cancelled("before the guardrail")
@@ -279,7 +286,7 @@ def _guardrail(
         stage,
         session_id,
         allow_dirty=opts.allow_dirty,
-        env=opts.env,
+        env=opts.environment(),
         policy_ask=policy_asker(workspace, spec_id, stage, opts.env, opts.cancel),
     )
     if not outcome.passed:

@@ -7,7 +7,6 @@ a thread worker, so the screen stays live; Esc or Ctrl+C cancels a run.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -47,7 +46,7 @@ KILL_AFTER = 3.0  # seconds after a cancel before every live agent group is SIGK
 
 
 class SpeckitApp(App[None]):
-    """The TUI; `env` is the base environment runs get (the session's /set-env on top)."""
+    """The TUI; `env` holds overrides set before any /set-env (runs inherit the rest)."""
 
     TITLE = "speckit"
     CSS_PATH = str(data_file("tui", "app.tcss"))
@@ -62,8 +61,8 @@ class SpeckitApp(App[None]):
     def __init__(self, workspace: Workspace, env: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.workspace = workspace
-        self.base_env = dict(os.environ if env is None else env)
-        self.session_env: dict[str, str] = {}
+        # /set-env values: overrides on top of each agent's env (`speckit.agents.env`)
+        self.session_env: dict[str, str] = dict(env or {})
         self.control: RunControl | None = None
         self.active: RunCell | None = None
         self.spec_ids: list[str] = []
@@ -206,7 +205,7 @@ class SpeckitApp(App[None]):
         return self.control is not None
 
     def run_env(self) -> dict[str, str]:
-        return {**self.base_env, **self.session_env}
+        return dict(self.session_env)
 
     def start_run(self, command: commands.RunStage | commands.RunAuto, line: str) -> None:
         from speckit.specs.documents import resolve_spec

@@ -1,7 +1,8 @@
 """Run a `/spec-*` command through the pipeline functions (called in a worker thread).
 
 Nothing here re-implements the pipeline: it builds `StageOptions` /
-`AutoOptions` from the command and the session's environment, calls
+`AutoOptions` from the command and the session's `/set-env` overrides (the
+only env a run is given: agents layer it over their own `env`), calls
 `run_stage` or `run_auto`, and turns every way a run can end (verdict, halt,
 guardrail failure, one-line error, cancel) into a `RunReport` for the view.
 """
