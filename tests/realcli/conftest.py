@@ -34,6 +34,7 @@ from tests.conftest import SHARED
 FAKE_API = SHARED / "tools" / "fake_model_api.py"
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
 MARKER = "SPECKIT_REALCLI_RUN"
+INSTALLER = "scripts/install-agent-clis"  # the pinned CLIs, as CI installs them
 CLIS = ("claude", "gemini", "codex")
 API_KEY = "sk-realcli-dummy-key-0123456789"  # long enough to count as a secret
 # Variables that would reach a CLI from the shell instead of from speckit.toml.
@@ -67,8 +68,8 @@ def missing_reason(*programs: str) -> str | None:
         return None
     names = ", ".join(missing)
     if shutil.which("npm") is None:
-        return f"{names} not installed and npm is missing (.ci/agent-clis installs them with npm)"
-    return f"{names} not on PATH (run .ci/agent-clis and put the bin folder it prints on PATH)"
+        return f"{names} not installed, and npm is missing ({INSTALLER} installs them with npm)"
+    return f"{names} not on PATH (run {INSTALLER} and put the folder it prints on PATH)"
 
 
 def needs(*programs: str) -> pytest.MarkDecorator:
