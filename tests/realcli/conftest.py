@@ -238,11 +238,14 @@ class RealWorkspace:
 
     # --- running speckit -----------------------------------------------------------------
     def env(self) -> dict[str, str]:
-        """speckit's environment: no provider variable, a temp HOME, the run marker."""
+        """speckit's environment: no provider variable, a temp HOME, the run marker, and
+        loopback kept off any proxy a CI machine may set."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(PROVIDER_PREFIXES)}
         env.pop("SPECKIT_WORKSPACE", None)
         return env | {
             "HOME": str(self.home),
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
             "NO_COLOR": "1",
             "COLUMNS": "200",
             MARKER: self.marker,
