@@ -83,6 +83,10 @@ def needs(*programs: str) -> pytest.MarkDecorator:
 REALCLI = [pytest.mark.realcli, needs(*CLIS), pytest.mark.timeout(360)]
 
 
+# The model-call path each CLI posts to, to count its calls in the server log.
+CALL_PATH = {"claude": "/v1/messages", "gemini": "/v1beta/models/", "codex": "/v1/responses"}
+
+
 @dataclass
 class FakeApi:
     """One fake provider server: `mode` is "", "--fail 500", "--fail 401" or "--hang"."""
@@ -105,10 +109,6 @@ class FakeApi:
             for e in entries
             if e.get("method") == "POST" and str(e.get("path", "")).startswith(CALL_PATH[cli])
         )
-
-
-# The model-call path each CLI posts to, to count its calls in the server log.
-CALL_PATH = {"claude": "/v1/messages", "gemini": "/v1beta/models/", "codex": "/v1/responses"}
 
 
 def _free_port() -> int:
