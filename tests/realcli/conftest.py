@@ -167,6 +167,7 @@ class RealWorkspace:
 
     root: Path
     home: Path
+    tmp: Path  # TMPDIR: the CLIs' own temp files (gemini's error reports, claude's sockets)
     spec_id: str = ""
     marker: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -238,12 +239,13 @@ class RealWorkspace:
 
     # --- running speckit -----------------------------------------------------------------
     def env(self) -> dict[str, str]:
-        """speckit's environment: no provider variable, a temp HOME, the run marker, and
-        loopback kept off any proxy a CI machine may set."""
+        """speckit's environment: no provider variable, a temp HOME and TMPDIR, the run
+        marker, and loopback kept off any proxy a CI machine may set."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(PROVIDER_PREFIXES)}
         env.pop("SPECKIT_WORKSPACE", None)
         return env | {
             "HOME": str(self.home),
+            "TMPDIR": str(self.tmp),
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
             "NO_COLOR": "1",
@@ -316,7 +318,8 @@ def real_workspace(tmp_path: Path) -> RealWorkspace:
             }
         )
     )
-    ws = RealWorkspace(root=tmp_path / "ws", home=home)
+    ws = RealWorkspace(root=tmp_path / "ws", home=home, tmp=tmp_path / "tmp")
+    ws.tmp.mkdir()
     init = subprocess.run(
         [sys.executable, "-m", "speckit", "init", str(ws.root)],
         env=ws.env(),
