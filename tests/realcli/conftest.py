@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -299,7 +300,7 @@ class RealWorkspace:
 
 
 @pytest.fixture
-def real_workspace(tmp_path: Path) -> RealWorkspace:
+def real_workspace(tmp_path: Path) -> Iterator[RealWorkspace]:
     """`speckit init` + `speckit new` in a fresh git repository, with a temp HOME for the CLIs."""
     home = tmp_path / "home"
     settings = home / ".gemini" / "settings.json"
@@ -318,19 +319,25 @@ def real_workspace(tmp_path: Path) -> RealWorkspace:
             }
         )
     )
-    ws = RealWorkspace(root=tmp_path / "ws", home=home, tmp=tmp_path / "tmp")
-    ws.tmp.mkdir()
-    init = subprocess.run(
-        [sys.executable, "-m", "speckit", "init", str(ws.root)],
-        env=ws.env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "workspace ready" in init.stdout, init.stdout + init.stderr
-    subprocess.run(["git", "init", "-q"], cwd=ws.root, check=True)
-    new = ws.speckit("new", "Rate limit the login endpoint")
-    assert new.returncode == 0, new.stdout + new.stderr
-    ws.spec_id = next(p.name for p in (ws.root / "docs").iterdir() if p.name.startswith("SPEC-"))
-    ws.commit()
-    return ws
+    # TMPDIR apart from tmp_path: claude puts a unix socket there, and a socket path may
+    # not exceed 108 bytes (pytest's tmp_path under xdist comes close on its own).
+    cli_tmp = Path(tempfile.mkdtemp(prefix="speckit-realcli-"))
+    try:
+        ws = RealWorkspace(root=tmp_path / "ws", home=home, tmp=cli_tmp)
+        init = subprocess.run(
+            [sys.executable, "-m", "speckit", "init", str(ws.root)],
+            env=ws.env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "workspace ready" in init.stdout, init.stdout + init.stderr
+        subprocess.run(["git", "init", "-q"], cwd=ws.root, check=True)
+        new = ws.speckit("new", "Rate limit the login endpoint")
+        assert new.returncode == 0, new.stdout + new.stderr
+        [spec_dir] = (ws.root / "docs").glob("SPEC-*")
+        ws.spec_id = spec_dir.name
+        ws.commit()
+        yield ws
+    finally:
+        shutil.rmtree(cli_tmp, ignore_errors=True)
