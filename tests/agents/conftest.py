@@ -19,6 +19,23 @@ T = TypeVar("T")
 DRIVERS = {"claude": "claude_cli", "gemini": "gemini_cli", "codex": "codex_cli"}
 
 
+@pytest.fixture(autouse=True)
+def _hide_real_agent_clis(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drop from PATH the folders holding a real claude, gemini or codex (CI puts them there
+    for the realcli tests): every other test here assumes only its fakes exist, e.g. that
+    `agents list` reports an uninstalled gemini as missing."""
+    if request.node.get_closest_marker("realcli") is not None:
+        return
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    kept = [
+        folder
+        for folder in folders
+        if not any(os.access(os.path.join(folder, cli), os.X_OK) for cli in DRIVERS)
+    ]
+    if kept != folders:
+        monkeypatch.setenv("PATH", os.pathsep.join(kept))
+
+
 @pytest.fixture
 def fake_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Fake claude/gemini/codex (success cases) first on PATH; returns their folder."""

@@ -9,7 +9,6 @@ default provider, so it always gets its own CODEX_HOME with a loopback provider)
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,19 +21,11 @@ import pytest
 from speckit.agents.runner import run_agent
 from tests.agents.conftest import make_agent, make_request, run
 from tests.conftest import SHARED
+from tests.realcli.conftest import needs
 
 pytestmark = pytest.mark.realcli
 
 FAKE_API = SHARED / "tools" / "fake_model_api.py"
-
-
-def needs(program: str) -> pytest.MarkDecorator:
-    """Skip (with the reason) unless the CLI is installed and the fake API script exists."""
-    if not FAKE_API.is_file():
-        return pytest.mark.skip(reason=f"{FAKE_API} not found")
-    return pytest.mark.skipif(
-        shutil.which(program) is None, reason=f"{program} CLI is not installed"
-    )
 
 
 @pytest.fixture

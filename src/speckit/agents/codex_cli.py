@@ -62,9 +62,16 @@ def failure_of(events: list[dict[str, Any]]) -> str | None:
 
 
 def last_message(events: list[dict[str, Any]]) -> str | None:
-    """Latest `error` event or error item: what codex was struggling with."""
+    """Latest `error` event or error item of the turn: what codex was struggling with.
+
+    Warnings printed before the turn started are not it: codex 0.169 emits an error
+    item "Model metadata for `gpt-5` not found" at start-up for a model it has no
+    metadata for, which would otherwise be blamed for any later timeout.
+    """
     for event in reversed(events):
         item = event.get("item")
+        if event.get("type") == "turn.started":
+            return None
         if event.get("type") == "error":
             return str(event.get("message") or "")
         if isinstance(item, dict) and item.get("type") == "error":
