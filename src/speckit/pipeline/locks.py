@@ -18,10 +18,12 @@ def stage_run_lock(cache_dir: Path, spec_id: str, stage: str) -> Iterator[None]:
     flock is released by the kernel when the process dies, so a killed run
     never leaves a stale lock behind.
     """
-    lock_dir = cache_dir / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    path = lock_dir / f"{spec_id}.{stage}.run.lock"
-    handle = path.open("a+")
+    from speckit.fsutil import open_inside
+
+    path = cache_dir / "locks" / f"{spec_id}.{stage}.run.lock"  # cache_dir: <workspace>/.speckit
+    handle = os.fdopen(
+        open_inside(cache_dir.parent, path, os.O_RDWR | os.O_CREAT | os.O_APPEND), "a+"
+    )
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

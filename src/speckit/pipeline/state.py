@@ -23,7 +23,7 @@ def state_path(evidence_root: Path, spec_id: str) -> Path:
 
 def write_state(evidence_root: Path, spec_id: str, **fields: Any) -> dict[str, Any]:
     state = {"spec_id": spec_id, "updated_at": utc_timestamp(), "pid": os.getpid(), **fields}
-    atomic_write_json(state_path(evidence_root, spec_id), state)
+    atomic_write_json(state_path(evidence_root, spec_id), state, inside=evidence_root)
     return state
 
 
