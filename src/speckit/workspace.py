@@ -125,7 +125,8 @@ class Workspace:
             data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             return resolve_inside(self.root, self.config.evidence.root, "evidence root")
-        root = data.get("evidence", {}).get("root", "evidence")
+        section = data.get("evidence", {})
+        root = section.get("root", "evidence") if isinstance(section, dict) else None
         if not isinstance(root, str):
             root = self.config.evidence.root  # reports the error properly
         try:
