@@ -134,6 +134,15 @@ class Workspace:
         except UsageError as exc:  # a config error (exit 1), not a bad argument
             raise WorkspaceError(f"{self.config_path}: [evidence].root: {exc.message}") from None
 
+    def check_writable(self, spec_id: str) -> None:
+        """Refuse a run of `spec_id` up front (one line, exit 1) when a folder it writes is a
+        symlink, so a refused run leaves nothing half-written; every write checks again."""
+        from speckit.fsutil import check_inside
+
+        check_inside(self.root, self.cache_dir / "locks")
+        for kind in ("commands", "consensus", "pipeline"):
+            check_inside(self.root, self.evidence_root / kind / spec_id)
+
     def path(self, text: str, what: str = "path") -> Path:
         """A user-given path inside this workspace."""
         return resolve_inside(self.root, text, what)

@@ -42,6 +42,8 @@ def test_a_symlinked_evidence_folder_is_refused(
     errors = [line for line in done.stderr.splitlines() if line.startswith("speckit: error:")]
     assert len(errors) == 1 and "Traceback" not in done.stderr
     assert f"evidence/{kind}/{scripted.spec_id} is a symlink" in errors[0]
+    for other in {"commands", "consensus", "pipeline"} - {kind}:  # refused before any write
+        assert not (scripted.root / "evidence" / other / scripted.spec_id).exists(), other
 
 
 @pytest.mark.parametrize("link", [".speckit", ".speckit/locks", "evidence/consensus"])

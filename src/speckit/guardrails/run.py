@@ -159,7 +159,7 @@ def run_guardrail(
     stage_name = parse_stage(stage)
     check_spec_id(spec_id)
     check_session_id(session_id)
-    # Checked before any check runs (so a refusal leaves nothing) and again before the writes.
+    workspace.check_writable(spec_id)  # before any check runs: a refusal leaves nothing
     out_dir = make_folder(workspace.evidence_root, workspace.evidence_root / "commands" / spec_id)
     policy_check, policy_block = run_policy(workspace.config, spec_id, stage_name, policy_ask)
     environment = os.environ if env is None else env

@@ -95,6 +95,7 @@ class _Halt(Exception):
 def run_auto(workspace: Workspace, spec_id: str, options: AutoOptions | None = None) -> AutoOutcome:
     """Run guardrail + consensus stage by stage from `from_stage` (default: first not ok)."""
     opts = options or AutoOptions()
+    workspace.check_writable(spec_id)  # a symlinked evidence folder: refused, nothing written
     stages: list[Stage] = list(workspace.config.pipeline.stages)
     start = opts.from_stage or first_incomplete(workspace, spec_id, stages)
     outcome = AutoOutcome(spec_id=spec_id, start=start)
