@@ -96,3 +96,19 @@ def test_check_inside_refuses_outside_paths_and_a_final_symlink(tmp_path: Path) 
     with pytest.raises(WorkspaceError, match="is a symlink"):
         make_folder(root, root / "lock" / "sub")
     assert outside.read_text() == "keep"
+
+
+def test_override_refuses_a_consensus_folder_turned_into_a_symlink(
+    scripted: ScriptedWorkspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    assert cli("run", "plan", scripted.spec_id, cwd=scripted.root).returncode == 0
+    outside = tmp_path / "outside"
+    os.rename(scripted.consensus_dir(), outside)
+    before = {name: (outside / name).read_bytes() for name in _files(outside)}
+    scripted.consensus_dir().symlink_to(outside, target_is_directory=True)
+    done = cli(
+        "consensus", "override", scripted.spec_id, "plan", "--verdict", "ok", "--reason", "fine",
+        cwd=scripted.root,
+    )  # fmt: skip
+    assert done.returncode == 1 and "is a symlink" in done.stderr, done.stdout + done.stderr
+    assert {name: (outside / name).read_bytes() for name in _files(outside)} == before
