@@ -112,3 +112,23 @@ def test_override_refuses_a_consensus_folder_turned_into_a_symlink(
     )  # fmt: skip
     assert done.returncode == 1 and "is a symlink" in done.stderr, done.stdout + done.stderr
     assert {name: (outside / name).read_bytes() for name in _files(outside)} == before
+
+
+def test_a_planted_raw_output_symlink_is_refused(
+    scripted: ScriptedWorkspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    import datetime as dt
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    folder = scripted.consensus_dir()
+    folder.mkdir(parents=True)
+    now = dt.datetime.now(dt.UTC)
+    for second in range(-2, 30):  # the run's key is the second it starts
+        stamp = (now + dt.timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        (folder / f"spec-plan_{stamp}_gemini_raw.txt").symlink_to(victim)
+    scripted.commit()
+    done = cli("run", "plan", scripted.spec_id, cwd=scripted.root)
+    assert done.returncode == 1 and "_gemini_raw.txt is a symlink" in done.stderr, done.stderr
+    assert victim.read_text() == "keep"
+    assert not list(folder.glob("*synthesis.json")) and not list(folder.glob(".*claim"))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from speckit.errors import SpeckitError
 from speckit.evidence.naming import bundle_file, check_agent_name, is_timestamp, parse_name
-from speckit.fsutil import atomic_write_json, make_folder
+from speckit.fsutil import atomic_write_json, check_inside, make_folder
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
@@ -92,10 +92,21 @@ def reserve_run(
         if _taken(folder, command, key):  # an earlier run finished and released its claim
             claim.unlink(missing_ok=True)
             continue
+        _refuse_planted_links(evidence_root, folder, command, key)
         return key
     raise SpeckitError(
         f"{_MAX_SAME_SECOND} runs of {command} {spec_id} at {timestamp}: refusing more"
     )
+
+
+def _refuse_planted_links(evidence_root: Path, folder: Path, command: str, key: str) -> None:
+    """The agents write their raw output under this key: no name of it may be a symlink."""
+    for path in folder.glob(f"{command}_{key}_*"):
+        try:
+            check_inside(evidence_root, path)
+        except SpeckitError:
+            (folder / f".{command}_{key}.claim").unlink(missing_ok=True)
+            raise
 
 
 def release_run(evidence_root: Path, spec_id: str, stage: str, key: str) -> None:
