@@ -2,6 +2,10 @@
 
 Write to a temporary file in the same folder, fsync, then rename over the
 target (rename is atomic on POSIX file systems).
+
+Writers under the workspace pass `inside=ROOT`: the target must lie under ROOT
+with no symlink on the way (`check_inside`). A symlinked folder can arrive
+with a `git clone`; following it would let a run write anywhere on the disk.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -25,7 +30,54 @@ def _umask() -> int:
     return 0o022
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def check_inside(root: Path, path: Path) -> Path:
+    """`path`, refused (WorkspaceError, exit 1) unless it lies under `root` with no symlink
+    from `root` down to it, the final name included.
+
+    Checked right before each write (not once at start), so a link that appeared
+    meanwhile is caught too. Names not created yet are fine: speckit makes them.
+    """
+    from speckit.errors import WorkspaceError
+
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        raise WorkspaceError(f"{path}: outside the workspace ({root}); refusing to write") from None
+    if ".." in parts:
+        raise WorkspaceError(f"{path}: contains '..'; refusing to write")
+    current = root
+    for part in parts:
+        current = current / part
+        try:
+            info = os.lstat(current)
+        except (FileNotFoundError, NotADirectoryError):
+            return path
+        if stat.S_ISLNK(info.st_mode):
+            raise WorkspaceError(
+                f"{current} is a symlink (to {os.readlink(current)}); speckit writes only "
+                "real folders inside the workspace: replace the link with a folder"
+            )
+    return path
+
+
+def make_folder(root: Path, folder: Path) -> Path:
+    """`folder` created (with its parents) after `check_inside(root, folder)`."""
+    check_inside(root, folder).mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def open_inside(root: Path, path: Path, flags: int, mode: int = 0o644) -> int:
+    """`os.open(path)` after `check_inside`, never following a symlink at the last name
+    (O_NOFOLLOW), its folder made first: for lock files and appends."""
+    make_folder(root, path.parent)
+    check_inside(root, path)
+    return os.open(path, flags | os.O_NOFOLLOW, mode)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, inside: Path | None = None) -> None:
+    """Write `data` to `path` atomically; with `inside`, only under that root (`check_inside`)."""
+    if inside is not None:
+        check_inside(inside, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:  # keep an existing file's mode; a new one gets the usual 0666 & ~umask
         mode = path.stat().st_mode & 0o7777
@@ -44,12 +96,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, *, inside: Path | None = None) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), inside=inside)
 
 
-def atomic_write_json(path: Path, data: object) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+def atomic_write_json(path: Path, data: object, *, inside: Path | None = None) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    atomic_write_text(path, text, inside=inside)
 
 
 def read_text(path: Path) -> str:

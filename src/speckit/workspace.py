@@ -125,13 +125,23 @@ class Workspace:
             data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             return resolve_inside(self.root, self.config.evidence.root, "evidence root")
-        root = data.get("evidence", {}).get("root", "evidence")
+        section = data.get("evidence", {})
+        root = section.get("root", "evidence") if isinstance(section, dict) else None
         if not isinstance(root, str):
             root = self.config.evidence.root  # reports the error properly
         try:
             return resolve_inside(self.root, root, "evidence root")
         except UsageError as exc:  # a config error (exit 1), not a bad argument
             raise WorkspaceError(f"{self.config_path}: [evidence].root: {exc.message}") from None
+
+    def check_writable(self, spec_id: str) -> None:
+        """Refuse a run of `spec_id` up front (one line, exit 1) when a folder it writes is a
+        symlink, so a refused run leaves nothing half-written; every write checks again."""
+        from speckit.fsutil import check_inside
+
+        check_inside(self.root, self.cache_dir / "locks")
+        for kind in ("commands", "consensus", "pipeline"):
+            check_inside(self.root, self.evidence_root / kind / spec_id)
 
     def path(self, text: str, what: str = "path") -> Path:
         """A user-given path inside this workspace."""

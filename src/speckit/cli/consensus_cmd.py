@@ -215,7 +215,9 @@ def override(ctx: click.Context, spec: str, stage: str, verdict: str, reason: st
             "synthesis": path.name,
         }
     )
-    written = record_override(path.parent, name.command, name.key, record.model_dump())
+    written = record_override(
+        path.parent, name.command, name.key, record.model_dump(), inside=workspace.evidence_root
+    )
     telemetry_path = _override_telemetry(workspace, data, record, name.key, [written, path])
     shown = relative(telemetry_path, workspace.root) if telemetry_path else "off"
     click.echo(f"recorded  {spec_id} {stage_name}: {verdict} (was {previous}) by {record.who}")
@@ -240,5 +242,6 @@ def _override_telemetry(
     folder = artifacts[-1].parent
     path = folder / bundle_file(str(synthesis.get("stage")), key, "telemetry", "jsonl")
     paths = [relative(p, workspace.root) for p in artifacts]
-    append_line(path, override_record(synthesis, record, key, paths, f"override-{record.when}"))
+    line = override_record(synthesis, record, key, paths, f"override-{record.when}")
+    append_line(path, line, inside=workspace.evidence_root)
     return path

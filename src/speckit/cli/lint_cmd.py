@@ -30,7 +30,9 @@ def lint(ctx: click.Context, path: Path | None, output: str) -> None:
     Tracker rules: header; 11 cells a row; unique Order; Status one of Backlog,
     In Progress, In Review, Blocked, Done; Owners for In Progress/In Review;
     PRD and Evidence paths exist; Last Validation is YYYY-MM-DD; Branch has
-    no spaces. Each docs/SPEC-*/tasks.md: unique task ids, valid statuses.
+    no spaces; no stray (text or blank) line between rows, which ends the
+    table in Markdown (the rows below it are still checked). Each
+    docs/SPEC-*/tasks.md: unique task ids, valid statuses, no stray lines.
 
     Prints path:line: rule-id: message. Exit 0 clean, 1 findings or no file.
     """

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from speckit.errors import SpeckitError
 from speckit.evidence.naming import bundle_file, check_agent_name, is_timestamp, parse_name
-from speckit.fsutil import atomic_write_json
+from speckit.fsutil import atomic_write_json, check_inside, make_folder
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
@@ -73,14 +73,13 @@ def reserve_run(
     """Claim the run key for `timestamp` (or `timestamp-N` if taken); idempotent per session."""
     if not is_timestamp(timestamp):
         raise SpeckitError(f"timestamp {timestamp!r} is not UTC YYYY-MM-DDTHH:MM:SSZ")
-    folder = consensus_folder(evidence_root, spec_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_folder(evidence_root, consensus_folder(evidence_root, spec_id))
     command = _command(stage)
     for seq in range(1, _MAX_SAME_SECOND + 1):
         key = timestamp if seq == 1 else f"{timestamp}-{seq}"
         claim = folder / f".{command}_{key}.claim"
         try:
-            fd = os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         except FileExistsError:
             try:
                 if claim.read_text(encoding="utf-8") == session_id:
@@ -93,10 +92,21 @@ def reserve_run(
         if _taken(folder, command, key):  # an earlier run finished and released its claim
             claim.unlink(missing_ok=True)
             continue
+        _refuse_planted_links(evidence_root, folder, command, key)
         return key
     raise SpeckitError(
         f"{_MAX_SAME_SECOND} runs of {command} {spec_id} at {timestamp}: refusing more"
     )
+
+
+def _refuse_planted_links(evidence_root: Path, folder: Path, command: str, key: str) -> None:
+    """The agents write their raw output under this key: no name of it may be a symlink."""
+    for path in folder.glob(f"{command}_{key}_*"):
+        try:
+            check_inside(evidence_root, path)
+        except SpeckitError:
+            (folder / f".{command}_{key}.claim").unlink(missing_ok=True)
+            raise
 
 
 def release_run(evidence_root: Path, spec_id: str, stage: str, key: str) -> None:
@@ -195,20 +205,20 @@ def write_bundle(
         agent = check_agent_name(summary.agent)
         result = by_agent.get(agent)
         answer = folder / bundle_file(command, key, agent)
-        atomic_write_json(
-            answer, _answer_or_stub(result, agent, spec_id, command, summary.status, summary.reason)
-        )
+        stub = _answer_or_stub(result, agent, spec_id, command, summary.status, summary.reason)
+        atomic_write_json(answer, stub, inside=evidence_root)
         entry = agent_entry(summary, result, _relative(answer, evidence_root))
         metrics = folder / bundle_file(command, key, f"{agent}_metrics")
-        atomic_write_json(metrics, entry)
+        atomic_write_json(metrics, entry, inside=evidence_root)
         paths.agents[agent], paths.metrics[agent] = answer, metrics
         entries.append(entry)
     paths.synthesis = folder / bundle_file(command, key, "synthesis")
-    atomic_write_json(paths.synthesis, synthesis.to_json())
+    atomic_write_json(paths.synthesis, synthesis.to_json(), inside=evidence_root)
     if telemetry_enabled:
         paths.telemetry = folder / bundle_file(command, key, "telemetry", "jsonl")
         artifacts = [_relative(p, evidence_root) for p in (*paths.agents.values(), paths.synthesis)]
-        append_line(paths.telemetry, stage_record(synthesis, entries, artifacts, key, guardrail))
+        record = stage_record(synthesis, entries, artifacts, key, guardrail)
+        append_line(paths.telemetry, record, inside=evidence_root)
     (folder / f".{command}_{key}.claim").unlink(missing_ok=True)
     return paths
 
@@ -229,7 +239,7 @@ def synthesis_files(evidence_root: Path, spec_id: str, stage: str) -> list[tuple
 
 def read_synthesis(path: Path) -> dict[str, Any]:
     """A synthesis file's JSON; SpeckitError (exit 1) when it is unreadable or malformed."""
-    from speckit.telemetry.rules import placeholders
+    from speckit.telemetry.rules import filled_placeholders
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -238,7 +248,7 @@ def read_synthesis(path: Path) -> dict[str, Any]:
         raise SpeckitError(f"{path}: unreadable synthesis: {exc}") from None
     if not isinstance(data, dict) or data.get("status") not in ("ok", "degraded", "conflict"):
         raise SpeckitError(f"{path}: not a synthesis (no status ok/degraded/conflict)")
-    found = placeholders(text)
+    found = filled_placeholders(data)  # speckit's own fields: agents may quote `${…}`
     if found:
         raise SpeckitError(
             f"{path}: malformed synthesis: unexpanded placeholders {', '.join(found)}"

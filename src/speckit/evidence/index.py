@@ -126,8 +126,15 @@ class EvidenceIndex:
         self.rebuilt = False
 
     # -- opening -----------------------------------------------------------------
+    def _check_inside(self) -> None:
+        """The database is `<workspace>/.speckit/index.db`: no symlink may lead elsewhere."""
+        from speckit.fsutil import check_inside
+
+        check_inside(self.db_path.parent.parent, self.db_path)
+
     def connect(self) -> sqlite3.Connection:
         """A fresh, up-to-date connection; rebuilds a missing or unusable database."""
+        self._check_inside()
         connection = self._open_existing()
         if connection is None:
             connection = self._create()
@@ -178,6 +185,7 @@ class EvidenceIndex:
         return sqlite3.connect(self.db_path)
 
     def rebuild(self) -> sqlite3.Connection:
+        self._check_inside()
         self.db_path.unlink(missing_ok=True)
         connection = self._create()
         self.rebuilt = True

@@ -17,11 +17,20 @@ from pathlib import Path
 from typing import Any
 
 
-def append_line(path: Path, record: dict[str, Any]) -> None:
-    """Append `record` as one JSON line; safe against concurrent writers and kills."""
+def append_line(path: Path, record: dict[str, Any], *, inside: Path | None = None) -> None:
+    """Append `record` as one JSON line; safe against concurrent writers and kills.
+
+    With `inside`, the file must lie under that root with no symlink on the way.
+    """
+    from speckit.fsutil import open_inside
+
     data = (json.dumps(record, ensure_ascii=False, separators=(", ", ": ")) + "\n").encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)  # RDWR: pread the tail
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT  # RDWR: pread the tail
+    if inside is not None:
+        fd = open_inside(inside, path, flags)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, flags, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         size = os.fstat(fd).st_size

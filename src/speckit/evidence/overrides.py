@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from speckit.evidence.naming import bundle_file
-from speckit.fsutil import atomic_write_json
+from speckit.fsutil import atomic_write_json, open_inside
 
 
 def override_path(folder: Path, command: str, key: str) -> Path:
@@ -34,11 +34,16 @@ def read_override(folder: Path, command: str, key: str) -> dict[str, Any] | None
     return current if isinstance(current, dict) else None
 
 
-def record_override(folder: Path, command: str, key: str, override: dict[str, Any]) -> Path:
-    """Make `override` the current one for run `key`, keeping earlier ones in `history`."""
+def record_override(
+    folder: Path, command: str, key: str, override: dict[str, Any], *, inside: Path
+) -> Path:
+    """Make `override` the current one for run `key`, keeping earlier ones in `history`.
+
+    `inside` is the evidence root: nothing is written through a symlink (`check_inside`).
+    """
     path = override_path(folder, command, key)
     lock = folder / f".{command}_{key}.override.lock"
-    fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o644)
+    fd = open_inside(inside, lock, os.O_WRONLY | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         history: list[Any] = []
@@ -48,9 +53,8 @@ def record_override(folder: Path, command: str, key: str, override: dict[str, An
                 history = [*earlier.get("history", []), earlier.get("override")]
         except (OSError, ValueError):
             pass
-        atomic_write_json(
-            path, {"schemaVersion": 1, "override": override, "history": [h for h in history if h]}
-        )
+        data = {"schemaVersion": 1, "override": override, "history": [h for h in history if h]}
+        atomic_write_json(path, data, inside=inside)
     finally:
         os.close(fd)
     return path

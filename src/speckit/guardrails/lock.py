@@ -98,9 +98,11 @@ def read_lock(workspace: Workspace, spec_id: str) -> LockInfo | None:
 
 @contextmanager
 def _guard(workspace: Workspace, spec_id: str) -> Iterator[None]:
+    from speckit.fsutil import open_inside
+
     guard = lock_path(workspace, spec_id).with_suffix(".guard")
-    guard.parent.mkdir(parents=True, exist_ok=True)
-    with guard.open("a") as handle:
+    fd = open_inside(workspace.root, guard, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    with os.fdopen(fd, "a") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -133,7 +135,7 @@ def acquire_lock(
                 return LockResult(False, f"{spec_id} is locked by {current.describe()}", current)
             else:
                 note = f"stale lock taken over (owner {current.describe()} is not running)"
-        atomic_write_json(lock_path(workspace, spec_id), asdict(info))
+        atomic_write_json(lock_path(workspace, spec_id), asdict(info), inside=workspace.root)
     return LockResult(True, note)
 
 

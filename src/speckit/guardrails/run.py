@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from speckit.evidence.naming import utc_timestamp
+from speckit.fsutil import make_folder
 from speckit.guardrails.baseline import MODE, lint_tasks_check, run_baseline
 from speckit.guardrails.clean_tree import check_clean_tree
 from speckit.guardrails.http_checks import run_http_checks
@@ -158,7 +159,8 @@ def run_guardrail(
     stage_name = parse_stage(stage)
     check_spec_id(spec_id)
     check_session_id(session_id)
-    out_dir = workspace.evidence_root / "commands" / spec_id
+    workspace.check_writable(spec_id)  # before any check runs: a refusal leaves nothing
+    out_dir = make_folder(workspace.evidence_root, workspace.evidence_root / "commands" / spec_id)
     policy_check, policy_block = run_policy(workspace.config, spec_id, stage_name, policy_ask)
     environment = os.environ if env is None else env
     run = _Run(workspace, spec_id, stage_name, session_id, out_dir, environment,
@@ -173,6 +175,7 @@ def run_guardrail(
     }
     steps[stage_name]()
     run.fields["policy"] = policy_block
+    make_folder(workspace.evidence_root, out_dir)
     log = out_dir / log_name(stage_name, session_id)
     write_log(log, spec_id, stage_name, session_id, run.checks)
     run.artifacts.append(log)

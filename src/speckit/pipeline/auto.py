@@ -99,6 +99,7 @@ def run_auto(workspace: Workspace, spec_id: str, options: AutoOptions | None = N
     """
     from speckit.pipeline.locks import auto_run_lock
 
+    workspace.check_writable(spec_id)  # a symlinked evidence folder: refused, nothing written
     with auto_run_lock(workspace.cache_dir, spec_id):
         return _run_auto_locked(workspace, spec_id, options or AutoOptions())
 

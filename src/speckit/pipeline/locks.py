@@ -16,14 +16,18 @@ class RunBusy(SpeckitError):
 
 
 @contextmanager
-def _exclusive(path: Path, what: str) -> Iterator[None]:
+def _exclusive(cache_dir: Path, path: Path, what: str) -> Iterator[None]:
     """Hold an exclusive flock on `path`; refuse at once when another process has it.
 
     flock is released by the kernel when the process dies, so a killed run
     never leaves a stale lock behind.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
+    from speckit.fsutil import open_inside
+
+    # cache_dir is <workspace>/.speckit: the lock file must stay inside the workspace
+    handle = os.fdopen(
+        open_inside(cache_dir.parent, path, os.O_RDWR | os.O_CREAT | os.O_APPEND), "a+"
+    )
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -43,12 +47,13 @@ def _exclusive(path: Path, what: str) -> Iterator[None]:
 @contextmanager
 def stage_run_lock(cache_dir: Path, spec_id: str, stage: str) -> Iterator[None]:
     """One run of a SPEC's stage at a time (`speckit run`, `auto`, the TUI)."""
-    with _exclusive(cache_dir / "locks" / f"{spec_id}.{stage}.run.lock", f"{stage} of {spec_id}"):
+    path = cache_dir / "locks" / f"{spec_id}.{stage}.run.lock"
+    with _exclusive(cache_dir, path, f"{stage} of {spec_id}"):
         yield
 
 
 @contextmanager
 def auto_run_lock(cache_dir: Path, spec_id: str) -> Iterator[None]:
     """One `auto` of a SPEC at a time: a refused second one must not touch the first's state."""
-    with _exclusive(cache_dir / "locks" / f"{spec_id}.auto.lock", f"auto of {spec_id}"):
+    with _exclusive(cache_dir, cache_dir / "locks" / f"{spec_id}.auto.lock", f"auto of {spec_id}"):
         yield

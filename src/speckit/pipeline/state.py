@@ -23,7 +23,7 @@ def state_path(evidence_root: Path, spec_id: str) -> Path:
 
 def write_state(evidence_root: Path, spec_id: str, **fields: Any) -> dict[str, Any]:
     state = {"spec_id": spec_id, "updated_at": utc_timestamp(), "pid": os.getpid(), **fields}
-    atomic_write_json(state_path(evidence_root, spec_id), state)
+    atomic_write_json(state_path(evidence_root, spec_id), state, inside=evidence_root)
     return state
 
 
@@ -33,7 +33,7 @@ def restore_state(evidence_root: Path, spec_id: str, previous: dict[str, Any] | 
     if previous is None:
         path.unlink(missing_ok=True)
     else:
-        atomic_write_json(path, previous)
+        atomic_write_json(path, previous, inside=evidence_root)
 
 
 def process_gone(state: dict[str, Any]) -> bool:

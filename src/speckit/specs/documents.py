@@ -104,7 +104,7 @@ def create_spec(
         try:
             for name in DOCUMENTS:
                 text = Template(_template(workspace, name)).safe_substitute(values)
-                atomic_write_text(folder / name, text)
+                atomic_write_text(folder / name, text, inside=workspace.root)
             cells = [
                 str(next_order(rows)),
                 new_id,

@@ -110,6 +110,7 @@ def lint_tracker_text(text: str, shown: str, base: Path) -> list[Finding]:
         expected = "| " + " | ".join(TRACKER_HEADER) + " |"
         findings.append(Finding(shown, table.header_line, "header", f"header must be {expected}"))
         return findings
+    findings.extend(_stray_lines(shown, table, "tracker"))
     paths = _PathChecker(base)
     orders: dict[str, int] = {}
     for raw in table.rows:
@@ -118,8 +119,25 @@ def lint_tracker_text(text: str, shown: str, base: Path) -> list[Finding]:
     return findings
 
 
+def _stray_lines(shown: str, table: Table, what: str) -> list[Finding]:
+    """A line between rows ends a Markdown table: what renders below it is not the table."""
+    found = []
+    for line, text in table.stray:
+        kind = "blank line" if not text.strip() else f"text {text.strip()[:40]!r}"
+        found.append(
+            Finding(
+                shown,
+                line,
+                "stray-line",
+                f"{kind} inside the {what} table ends it in Markdown; "
+                "remove it, or make it a row (start it with '|')",
+            )
+        )
+    return found
+
+
 def _lint_task_table(shown: str, table: Table) -> list[Finding]:
-    findings: list[Finding] = []
+    findings = _stray_lines(shown, table, "task")
     id_column = table.column("Task ID", "ID", "Order")
     status_column = table.column("Status")
     seen: dict[str, int] = {}

@@ -7,6 +7,7 @@ line numbers so the linter can point at the exact line.
 from __future__ import annotations
 
 import fcntl
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,9 @@ class Table:
     header_line: int
     header: tuple[str, ...]
     rows: tuple[TableRow, ...]
+    # Blank or text lines between rows, as (line, text): Markdown ends a table at such a
+    # line, but the rows below it are still the tracker's, so they are read (and linted).
+    stray: tuple[tuple[int, str], ...] = ()
 
     @property
     def last_line(self) -> int:
@@ -74,25 +78,44 @@ def _is_separator(cells: tuple[str, ...]) -> bool:
     return bool(cells) and all(_SEPARATOR_CELL.match(c.replace(" ", "")) for c in cells)
 
 
+def _starts_table(lines: list[str], index: int) -> bool:
+    """A header line: a `|` line followed by a separator line."""
+    next_line = lines[index + 1] if index + 1 < len(lines) else ""
+    return lines[index].lstrip().startswith("|") and _is_separator(split_cells(next_line))
+
+
 def parse_tables(text: str) -> list[Table]:
-    """Every Markdown table (header line, separator line, rows) in `text`."""
+    """Every Markdown table (header line, separator line, rows) in `text`.
+
+    A table's rows run until a heading, the next table or the end of the text: a stray
+    line between rows (a note typed into the table) does not hide the rows after it.
+    """
     lines = text.splitlines()
     tables: list[Table] = []
     index = 0
     while index < len(lines):
-        line = lines[index]
-        next_line = lines[index + 1] if index + 1 < len(lines) else ""
-        if line.lstrip().startswith("|") and _is_separator(split_cells(next_line)):
-            header = split_cells(line)
-            header_line = index + 1
-            rows: list[TableRow] = []
-            index += 2
-            while index < len(lines) and lines[index].lstrip().startswith("|"):
-                rows.append(TableRow(index + 1, split_cells(lines[index])))
-                index += 1
-            tables.append(Table(header_line, header, tuple(rows)))
+        if not _starts_table(lines, index):
+            index += 1
             continue
-        index += 1
+        header, header_line = split_cells(lines[index]), index + 1
+        rows: list[TableRow] = []
+        stray: list[tuple[int, str]] = []
+        pending: list[tuple[int, str]] = []
+        index = end = index + 2
+        while index < len(lines) and not lines[index].lstrip().startswith("#"):
+            line = lines[index]
+            if line.lstrip().startswith("|"):
+                if _starts_table(lines, index):
+                    break
+                rows.append(TableRow(index + 1, split_cells(line)))
+                stray += pending
+                pending = []
+                end = index + 1
+            else:
+                pending.append((index + 1, line))
+            index += 1
+        tables.append(Table(header_line, header, tuple(rows), tuple(stray)))
+        index = end  # lines after the last row are looked at again for the next table
     return tables
 
 
@@ -163,9 +186,11 @@ def check_tracker_table(path: Path) -> None:
 @contextmanager
 def tracker_lock(cache_dir: Path) -> Iterator[None]:
     """Exclusive lock on SPEC.md updates (read-modify-write) across processes."""
-    lock_dir = cache_dir / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with (lock_dir / "tracker.lock").open("a") as handle:
+    from speckit.fsutil import open_inside
+
+    lock = cache_dir / "locks" / "tracker.lock"  # cache_dir is <workspace>/.speckit
+    fd = open_inside(cache_dir.parent, lock, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    with os.fdopen(fd, "a") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file closes
         yield
 
@@ -187,7 +212,7 @@ def append_row(path: Path, cells: list[str]) -> int:
     lines = text.splitlines()
     insert_at = table.last_line  # 1-based last line == 0-based index after it
     lines.insert(insert_at, format_row(cells))
-    atomic_write_text(path, newline.join(lines) + newline)
+    atomic_write_text(path, newline.join(lines) + newline, inside=path.parent)
     return insert_at + 1
 
 

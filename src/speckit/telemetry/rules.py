@@ -128,11 +128,48 @@ def _fields(data: dict[str, Any], spec: dict[str, str], where: str, out: list[st
             out.append(f"{where}{key} must be {kind.replace('|', ' or ')}, got {shown}")
 
 
+# The fields speckit itself fills (ids, names, paths, times, statuses), under these keys at
+# any depth. An unexpanded `${…}` in one of them is the bug this check exists for: the earlier
+# system wrote `"stage": "${stage}"`. Everywhere else a `${…}` is what an agent (or a person)
+# wrote, e.g. a plan item "Store counters in Redis at ${REDIS_URL}": quoted, never judged.
+FILLED_KEYS = frozenset(
+    {
+        "schemaVersion", "command", "stage", "specId", "spec_id", "sessionId", "session_id",
+        "timestamp", "promptVersion", "prompt_version", "runId", "event", "speckitVersion",
+        "status", "consensusStatus", "synthesisPath", "output_path", "path", "artifact",
+        "artifacts", "agent", "expected_agents", "model", "model_id", "model_release", "driver",
+        "role", "cost_source", "when", "name", "mode", "session.start", "lock_status",
+        "hook_status", "unlock_status", "prefilter_model", "prefilter_status", "policy_model",
+        "policy_status",
+    }
+)  # fmt: skip
+
+
 def placeholders(text: str) -> list[str]:
-    """Unexpanded shell placeholders (`${stage}`) in a record, in order, de-duplicated."""
+    """Unexpanded shell placeholders (`${stage}`) in a text, in order, de-duplicated."""
     if "${" not in text:
         return []
     return list(dict.fromkeys(_PLACEHOLDER.findall(text)))
+
+
+def filled_placeholders(record: Any) -> list[str]:
+    """Unexpanded placeholders in the fields speckit fills (`FILLED_KEYS`), never in the
+    agents' words that a record quotes; in order, de-duplicated."""
+    found: list[str] = []
+
+    def walk(value: Any, filled: bool) -> None:
+        if isinstance(value, str):
+            if filled and "${" in value:
+                found.extend(_PLACEHOLDER.findall(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, key in FILLED_KEYS)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, filled)
+
+    walk(record, False)
+    return list(dict.fromkeys(found))
 
 
 def placeholder_problem(found: list[str]) -> str:
@@ -191,8 +228,10 @@ _FAST_GUARDRAIL = _Shape(GUARDRAIL_V2)
 _FAST_SUMMARY = _Shape({"agreements": _LIST, "conflicts": _LIST})
 
 
-def fast_valid_v2(data: dict[str, Any]) -> bool:
+def fast_valid_v2(data: Any) -> bool:
     """True when a line is valid: the common case, checked without building messages."""
+    if type(data) is not dict:  # a line may hold any JSON value: a list, a number, ...
+        return False
     if data.get("schemaVersion") != "2.0" or not _FAST_TOP.fits(data):
         return False
     consensus = data["consensus"]

@@ -18,6 +18,7 @@ from speckit.telemetry.rules import (
     check_consensus_record,
     check_guardrail_record,
     fast_valid_v2,
+    filled_placeholders,
     placeholder_problem,
     placeholders,
 )
@@ -55,9 +56,6 @@ _SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # C scanner,
 def _line_problems(path: Path, number: int, line: str | bytes, record: Any) -> list[Problem]:
     """Problems of one line already parsed (`record`), or parsed here when it is None."""
     problems: list[Problem] = []
-    text = line if isinstance(line, str) else line.decode("utf-8", "replace")
-    if "${" in text and (found := placeholders(text)):
-        problems.append(Problem(path, number, placeholder_problem(found)))
     if record is None:
         try:
             record = json.loads(line)
@@ -67,6 +65,8 @@ def _line_problems(path: Path, number: int, line: str | bytes, record: Any) -> l
     if not isinstance(record, dict):
         problems.append(Problem(path, number, "not a JSON object"))
         return problems
+    if found := filled_placeholders(record):
+        problems.append(Problem(path, number, placeholder_problem(found)))
     return problems + [Problem(path, number, m) for m in check_consensus_record(record)]
 
 
@@ -147,9 +147,6 @@ def validate_guardrail_file(path: Path) -> list[Problem]:
     """Problems of one guardrail record file (`evidence/commands/<SPEC>/spec-*.json`)."""
     text = path.read_text(encoding="utf-8", errors="replace")
     problems: list[Problem] = []
-    found = placeholders(text)
-    if found:
-        problems.append(Problem(path, 1, placeholder_problem(found)))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -159,6 +156,8 @@ def validate_guardrail_file(path: Path) -> list[Problem]:
         return problems
     if not isinstance(data, dict):
         return [*problems, Problem(path, 1, "not a JSON object")]
+    if found := filled_placeholders(data):
+        problems.append(Problem(path, 1, placeholder_problem(found)))
     return [*problems, *(Problem(path, 1, m) for m in check_guardrail_record(data))]
 
 
