@@ -62,3 +62,19 @@ def test_refused_auto_writes_nothing_and_a_killed_one_shows_as_interrupted(
     assert row["halted_at"] == "plan"
     assert row["halt_reason"] == "interrupted (process gone)"
     assert row["resume"] == f"speckit auto {scripted.spec_id}"
+
+
+def test_the_next_run_removes_the_claims_a_killed_run_left(
+    cli: CliRunner, scripted: ScriptedWorkspace
+) -> None:
+    folder = scripted.consensus_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    dead = folder / ".spec-plan_2026-01-01T00:00:00Z.claim"  # what a SIGKILLed plan run leaves
+    dead.write_text("dead-session")
+    other_stage = folder / ".spec-tasks_2026-01-01T00:00:00Z.claim"
+    other_stage.write_text("maybe-running")
+    result = cli("run", "plan", scripted.spec_id, cwd=scripted.root)
+    assert result.returncode == 0, result.stderr
+    assert not dead.exists()
+    assert other_stage.exists(), "a claim of another stage may belong to a live run"
+    assert list(folder.glob(".*.claim")) == [other_stage]

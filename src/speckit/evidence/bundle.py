@@ -109,6 +109,19 @@ def _refuse_planted_links(evidence_root: Path, folder: Path, command: str, key: 
             raise
 
 
+def clear_stale_claims(evidence_root: Path, spec_id: str, stage: str) -> list[Path]:
+    """Remove the claims a killed run of this stage left behind; returns what was removed.
+
+    Call only while holding the stage's run lock: no other live run of this stage can
+    exist then, so every claim of it belongs to a run that died (SIGKILL, power loss).
+    """
+    folder = consensus_folder(evidence_root, spec_id)
+    stale = sorted(folder.glob(f".{_command(stage)}_*.claim")) if folder.is_dir() else []
+    for claim in stale:
+        claim.unlink(missing_ok=True)
+    return stale
+
+
 def release_run(evidence_root: Path, spec_id: str, stage: str, key: str) -> None:
     """Give up a key from `reserve_run` when the run ends without a bundle (cancel, crash)."""
     claim = consensus_folder(evidence_root, spec_id) / f".{_command(stage)}_{key}.claim"

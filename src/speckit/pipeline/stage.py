@@ -161,7 +161,12 @@ def run_stage(
 
 
 def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOptions) -> StageRun:
-    from speckit.evidence.bundle import release_run, reserve_run, write_bundle
+    from speckit.evidence.bundle import (
+        clear_stale_claims,
+        release_run,
+        reserve_run,
+        write_bundle,
+    )
     from speckit.evidence.naming import new_session_id, utc_timestamp
     from speckit.prompts.render import prompt_version
     from speckit.telemetry import telemetry_enabled
@@ -178,6 +183,7 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     notes = _earlier_stage_notes(workspace, spec_id, stage)
     # The run key is the timestamp, or timestamp-N when a run of this stage already used
     # that second; raw outputs take the same key so they never overwrite another run's.
+    clear_stale_claims(workspace.evidence_root, spec_id, stage)  # we hold the stage lock
     key = reserve_run(workspace.evidence_root, spec_id, stage, timestamp, session_id)
     try:
         results, synthesis = _consult(
