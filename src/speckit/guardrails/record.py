@@ -5,8 +5,11 @@ Field names are the earlier system's, so its readers accept our files:
 `timestamp`, `artifacts[{path}]` (non-empty: the run's log is always one), and
 per stage `baseline`+`hooks` (plan), `tool` (tasks), `lock_status`+`hook_status`
 (implement), `scenarios`+`hal.summary` (validate, audit), `unlock_status`
-(unlock). Added fields: `status`, `checks`, `policy`. Paths are
-workspace-relative POSIX paths, so evidence stays valid when the repo moves.
+(unlock). Added fields: `status`, `checks`, `policy`, and for plan `clean_tree`
+(`status`, `modified` (repo-relative), `allowed_by`, and `allowed_changes[{path,
+change, sha256}]`: the uncommitted changes to the SPEC's documents and SPEC.md the
+stage read). Other paths are workspace-relative POSIX paths, so evidence stays valid
+when the repo moves.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """`run_guardrail`: the checks of one stage, the schema-v1 record and its evidence.
 
-plan: clean tree, baseline audit, policy · tasks: tasks.md lint, policy ·
-implement: policy, then the SPEC lock · validate/audit: HTTP checks, policy ·
-unlock: policy, then the lock is released. Every check runs (so all problems
-show at once) except that the lock is neither taken nor released after a
-blocking failure.
+plan: clean tree (the SPEC's documents and SPEC.md may differ from HEAD: they are
+the stage's inputs, recorded with their hashes), baseline audit, policy ·
+tasks: tasks.md lint, policy · implement: policy, then the SPEC lock ·
+validate/audit: HTTP checks, policy · unlock: policy, then the lock is released.
+Every check runs (so all problems show at once) except that the lock is neither
+taken nor released after a blocking failure.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from speckit.evidence.naming import utc_timestamp
 from speckit.guardrails.baseline import MODE, lint_tasks_check, run_baseline
-from speckit.guardrails.clean_tree import check_clean_tree
+from speckit.guardrails.clean_tree import check_clean_tree, stage_inputs
 from speckit.guardrails.http_checks import run_http_checks
 from speckit.guardrails.lock import acquire_lock, release_lock
 from speckit.guardrails.policy import PolicyAsk, run_policy
@@ -82,7 +83,9 @@ def _plan(run: _Run, allow_dirty: bool) -> None:
     allowed_by = "--allow-dirty" if allow_dirty else None
     if allowed_by is None and run.env.get(ALLOW_DIRTY_ENV, "") == "1":
         allowed_by = f"{ALLOW_DIRTY_ENV}=1"
-    tree, modified = check_clean_tree(ws.root, [ws.evidence_root, ws.cache_dir], allowed_by)
+    inputs = stage_inputs(ws.root, ws.spec_dir(run.spec_id))
+    found = check_clean_tree(ws.root, [ws.evidence_root, ws.cache_dir], allowed_by, inputs)
+    tree, modified = found.result, found.modified
     report = run.out_dir / baseline_name(run.session_id)
     baseline = run_baseline(ws, run.spec_id, report, utc_timestamp())
     run.checks[:0] = [tree, baseline]
@@ -98,6 +101,7 @@ def _plan(run: _Run, allow_dirty: bool) -> None:
         "status": tree.status,
         "modified": modified[:_MAX_LISTED],
         "allowed_by": allowed_by if modified else None,
+        "allowed_changes": [change.as_record() for change in found.allowed],
     }
 
 
