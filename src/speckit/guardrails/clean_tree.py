@@ -14,7 +14,6 @@ The git calls run in parallel (one process each, ~5 ms apiece), not one after an
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -102,6 +101,8 @@ def _change(code: str) -> str:
 
 def _sha256(path: Path) -> str | None:
     """Hash of the file as git would store it: a symlink's target text, never what it points to."""
+    import hashlib  # loads OpenSSL: only paid when there is something to hash
+
     digest = hashlib.sha256()
     try:
         if path.is_symlink():
