@@ -220,3 +220,18 @@ def test_recorded_hashes_pass_telemetry_validate(repo: Repo, cli: CliRunner) -> 
     assert run_guardrail(repo.ws, spec_id, "plan", "s1", env=NO_ENV).passed
     result = cli("telemetry", "validate", cwd=repo.root)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_failed_evidence_write_is_raised_after_both_writes_ended(tmp_path: Path) -> None:
+    from speckit.guardrails.record import write_together
+
+    done: list[str] = []
+
+    def failing() -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_together(failing, lambda: done.append("second"))
+    with pytest.raises(OSError, match="disk full"):
+        write_together(lambda: done.append("first"), failing)
+    assert done == ["second", "first"]

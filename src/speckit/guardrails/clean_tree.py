@@ -49,7 +49,7 @@ class TreeState:
     allowed: list[AllowedChange] = field(default_factory=list)
 
 
-def _start(git: str, root: Path, *args: str) -> subprocess.Popen[str]:
+def _start(git: str, root: Path, args: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [git, "--no-optional-locks", *args],
         cwd=root,
@@ -60,9 +60,8 @@ def _start(git: str, root: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _run_parallel(git: str, root: Path, calls: list[list[str]]) -> list[tuple[int, str, str]]:
-    """(returncode, stdout, stderr) of each git call, all started before any is awaited."""
-    started = [_start(git, root, *args) for args in calls]
+def _collect(started: list[subprocess.Popen[str]]) -> list[tuple[int, str, str]]:
+    """(returncode, stdout, stderr) of each git call; none is left running."""
     try:
         results = []
         for process in started:
@@ -118,56 +117,71 @@ def _sha256(path: Path) -> str | None:
     return digest.hexdigest()
 
 
-def tree_state(
-    root: Path, excluded: Iterable[Path], allowed: Iterable[Path] = ()
-) -> TreeState | str:
-    """Changed files under git, or a reason string if git can't say.
+class TreeQuery:
+    """The git calls of one clean-tree check, started at once and read by `state()`.
 
+    Starting them first lets the guardrail audit the SPEC while git works.
     `allowed` are workspace paths (files or folders) whose changes, untracked files
     included, are recorded with their hash instead of failing the check.
     """
-    git = shutil.which("git")
-    if git is None:
-        return "git is not installed"
-    root = root.resolve()
-    excludes = _exclusions(root, excluded)
-    inputs = [
-        p.absolute().relative_to(root).as_posix()
-        for p in allowed
-        if p.absolute().is_relative_to(root) and p.absolute() != root
-    ]
-    status = ["status", "--porcelain=v1", "-z", "--no-renames"]
-    calls = [
-        ["rev-parse", "--show-prefix"],
-        [*status, "--untracked-files=no", "--", ":/", *excludes],
-    ]
-    if inputs:
-        calls.append([*status, "--untracked-files=all", "--",
-                      *(f":(literal){p}" for p in inputs), *excludes])  # fmt: skip
-    where, *found = _run_parallel(git, root, calls)
-    if where[0] != 0:
-        return "not a git repository"
-    for returncode, _out, err in found:
-        if returncode != 0:
-            last = (err.strip().splitlines() or [f"exit {returncode}"])[-1]
-            raise RuntimeError(f"git status failed: {last}")
-    prefix = where[1].rstrip("\n")  # the workspace's folder inside the repository, or ""
-    state = TreeState()
-    inside = [f"{prefix}{p}" for p in inputs]
-    allowed_paths: set[str] = set()
-    for _returncode, out, _err in found[1:]:  # the inputs: every change, untracked included
-        for code, path in _entries(out):
-            if path.startswith(prefix) and path not in allowed_paths:
-                allowed_paths.add(path)
-                shown = path[len(prefix) :]
-                state.allowed.append(AllowedChange(shown, _change(code), _sha256(root / shown)))
-    for _code, path in _entries(found[0][1]):
-        if path in allowed_paths or _is_inside(path, inside):
-            continue
-        state.blocking.append(path)
-    state.blocking.sort()
-    state.allowed.sort(key=lambda change: change.path)
-    return state
+
+    def __init__(self, root: Path, excluded: Iterable[Path], allowed: Iterable[Path] = ()):
+        self.root = root.resolve()
+        self.inputs = [
+            p.absolute().relative_to(self.root).as_posix()
+            for p in allowed
+            if p.absolute().is_relative_to(self.root) and p.absolute() != self.root
+        ]
+        self.reason: str | None = None
+        self.started: list[subprocess.Popen[str]] = []
+        git = shutil.which("git")
+        if git is None:
+            self.reason = "git is not installed"
+            return
+        excludes = _exclusions(self.root, excluded)
+        status = ["status", "--porcelain=v1", "-z", "--no-renames"]
+        calls = [
+            ["rev-parse", "--show-prefix"],
+            [*status, "--untracked-files=no", "--", ":/", *excludes],
+        ]
+        if self.inputs:
+            calls.append([*status, "--untracked-files=all", "--",
+                          *(f":(literal){p}" for p in self.inputs), *excludes])  # fmt: skip
+        try:
+            for args in calls:
+                self.started.append(_start(git, self.root, args))
+        except BaseException:
+            _collect(self.started)
+            raise
+
+    def state(self) -> TreeState | str:
+        """Changed files under git, or a reason string if git can't say."""
+        if self.reason is not None:
+            return self.reason
+        where, *found = _collect(self.started)
+        if where[0] != 0:
+            return "not a git repository"
+        for returncode, _out, err in found:
+            if returncode != 0:
+                last = (err.strip().splitlines() or [f"exit {returncode}"])[-1]
+                raise RuntimeError(f"git status failed: {last}")
+        prefix = where[1].rstrip("\n")  # the workspace's folder inside the repository, or ""
+        state = TreeState()
+        inside = [f"{prefix}{p}" for p in self.inputs]
+        allowed_paths: set[str] = set()
+        for _returncode, out, _err in found[1:]:  # the inputs: every change, untracked included
+            for code, path in _entries(out):
+                if path.startswith(prefix) and path not in allowed_paths:
+                    allowed_paths.add(path)
+                    shown = path[len(prefix) :]
+                    change = AllowedChange(shown, _change(code), _sha256(self.root / shown))
+                    state.allowed.append(change)
+        for _code, path in _entries(found[0][1]):
+            if path not in allowed_paths and not _is_inside(path, inside):
+                state.blocking.append(path)
+        state.blocking.sort()
+        state.allowed.sort(key=lambda change: change.path)
+        return state
 
 
 def _is_inside(path: str, tops: list[str]) -> bool:
@@ -200,26 +214,56 @@ class TreeCheck:
     allowed: list[AllowedChange] = field(default_factory=list)
 
 
+class PendingCheck:
+    """A clean-tree check whose git calls are running; `finish()` gives the check."""
+
+    def __init__(
+        self, root: Path, excluded: Iterable[Path], allowed_by: str | None, inputs: Iterable[Path]
+    ) -> None:
+        self.timer = Timer(NAME)
+        self.allowed_by = allowed_by
+        self.query: TreeQuery | None = None
+        self.error: str | None = None
+        try:
+            self.query = TreeQuery(root, excluded, inputs)
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.error = str(exc)
+
+    def finish(self) -> TreeCheck:
+        timer, allowed_by = self.timer, self.allowed_by
+        try:
+            state = self.query.state() if self.query is not None else None
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            self.error = str(exc)
+            state = None
+        if state is None:
+            return TreeCheck(timer.result("failed", str(self.error)))
+        if isinstance(state, str):
+            return TreeCheck(timer.result("skipped", state))
+        found, note = state.blocking, _inputs_note(state.allowed)
+        if not found:
+            reason = f"no modified or staged tracked files{note}"
+            return TreeCheck(timer.result("passed", reason), [], state.allowed)
+        if allowed_by:
+            reason = f"dirty tree allowed by {allowed_by}: {_listing(found)}{note}"
+            return TreeCheck(timer.result("passed", reason), found, state.allowed)
+        reason = (
+            f"{_listing(found)}; commit or stash them, "
+            "or pass --allow-dirty (SPEC_OPS_ALLOW_DIRTY=1)"
+        )
+        return TreeCheck(timer.result("failed", reason), found, state.allowed)
+
+
+def start_clean_tree(
+    root: Path, excluded: Iterable[Path], allowed_by: str | None, inputs: Iterable[Path] = ()
+) -> PendingCheck:
+    """Start the check's git calls. `allowed_by` names what allows a dirty tree (the flag or
+    the env var), or is None; `inputs` are the stage's input paths whose changes never block."""
+    return PendingCheck(root, excluded, allowed_by, inputs)
+
+
 def check_clean_tree(
     root: Path, excluded: Iterable[Path], allowed_by: str | None, inputs: Iterable[Path] = ()
 ) -> TreeCheck:
-    """`allowed_by` names what allows a dirty tree (the flag or the env var), or is None;
-    `inputs` are the stage's input paths whose changes never block."""
-    timer = Timer(NAME)
-    try:
-        state = tree_state(root, excluded, inputs)
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        return TreeCheck(timer.result("failed", str(exc)))
-    if isinstance(state, str):
-        return TreeCheck(timer.result("skipped", state))
-    found, note = state.blocking, _inputs_note(state.allowed)
-    if not found:
-        reason = f"no modified or staged tracked files{note}"
-        return TreeCheck(timer.result("passed", reason), [], state.allowed)
-    if allowed_by:
-        reason = f"dirty tree allowed by {allowed_by}: {_listing(found)}{note}"
-        return TreeCheck(timer.result("passed", reason), found, state.allowed)
-    reason = (
-        f"{_listing(found)}; commit or stash them, or pass --allow-dirty (SPEC_OPS_ALLOW_DIRTY=1)"
-    )
-    return TreeCheck(timer.result("failed", reason), found, state.allowed)
+    """The whole check at once (see `start_clean_tree`)."""
+    return start_clean_tree(root, excluded, allowed_by, inputs).finish()

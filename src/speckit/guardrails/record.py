@@ -15,7 +15,8 @@ when the repo moves.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,24 @@ def write_log(
         for c in checks
     ]
     atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def write_together(first: Callable[[], None], second: Callable[[], None]) -> None:
+    """Run two evidence writes at once: each waits on its own fsync, so together they take
+    about one fsync's time instead of two. An error of either is raised after both ended."""
+    errors: list[BaseException] = []
+
+    def run_first() -> None:
+        try:
+            first()
+        except BaseException as exc:  # re-raised in the caller's thread below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run_first, name="speckit-evidence-write")
+    thread.start()
+    try:
+        second()
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]

@@ -18,7 +18,7 @@ from typing import Any
 
 from speckit.evidence.naming import utc_timestamp
 from speckit.guardrails.baseline import MODE, lint_tasks_check, run_baseline
-from speckit.guardrails.clean_tree import check_clean_tree, stage_inputs
+from speckit.guardrails.clean_tree import stage_inputs, start_clean_tree
 from speckit.guardrails.http_checks import run_http_checks
 from speckit.guardrails.lock import acquire_lock, release_lock
 from speckit.guardrails.policy import PolicyAsk, run_policy
@@ -30,6 +30,7 @@ from speckit.guardrails.record import (
     record_name,
     write_log,
     write_record,
+    write_together,
 )
 from speckit.guardrails.result import CheckResult, Timer
 from speckit.specs.ids import check_spec_id
@@ -84,10 +85,13 @@ def _plan(run: _Run, allow_dirty: bool) -> None:
     if allowed_by is None and run.env.get(ALLOW_DIRTY_ENV, "") == "1":
         allowed_by = f"{ALLOW_DIRTY_ENV}=1"
     inputs = stage_inputs(ws.root, ws.spec_dir(run.spec_id))
-    found = check_clean_tree(ws.root, [ws.evidence_root, ws.cache_dir], allowed_by, inputs)
-    tree, modified = found.result, found.modified
+    pending = start_clean_tree(ws.root, [ws.evidence_root, ws.cache_dir], allowed_by, inputs)
     report = run.out_dir / baseline_name(run.session_id)
-    baseline = run_baseline(ws, run.spec_id, report, utc_timestamp())
+    try:  # the baseline audit runs while git works
+        baseline = run_baseline(ws, run.spec_id, report, utc_timestamp())
+    finally:
+        found = pending.finish()
+    tree, modified = found.result, found.modified
     run.checks[:0] = [tree, baseline]
     run.artifacts.append(report)
     hook_ok = not tree.blocks and not run.policy.blocks
@@ -178,10 +182,12 @@ def run_guardrail(
     steps[stage_name]()
     run.fields["policy"] = policy_block
     log = out_dir / log_name(stage_name, session_id)
-    write_log(log, spec_id, stage_name, session_id, run.checks)
     run.artifacts.append(log)
     record = build_record(stage_name, spec_id, session_id, utc_timestamp(), run.checks,
                           [run.shown(p) for p in run.artifacts], run.fields)  # fmt: skip
     record_path = out_dir / record_name(stage_name, session_id)
-    write_record(record_path, record)
+    write_together(
+        lambda: write_log(log, spec_id, stage_name, session_id, run.checks),
+        lambda: write_record(record_path, record),
+    )
     return GuardrailOutcome(not run.blocked(), record_path, record, list(run.checks))
