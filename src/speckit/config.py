@@ -1,7 +1,10 @@
 """speckit.toml → typed configuration.
 
 One pydantic model per section; unknown keys are refused so that a typo in the
-file is reported instead of silently ignored.
+file is reported instead of silently ignored. The models build their validators
+only when first used (`defer_build`): a plainly valid file is assembled by
+`speckit.config_fast` without them, which keeps ~20-40 ms off every command's
+start-up; anything else is validated (and its error worded) by pydantic.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ Role = Literal["proposer", "aggregator", "arbiter"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class PriceOverride(_Strict):
@@ -104,7 +107,7 @@ class HttpCheck(_Strict):
     header_env: str | None = None
     timeout: float = Field(default=10.0, gt=0)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class PolicyConfig(_Strict):
@@ -170,6 +173,11 @@ def load_config(path: Path) -> Config:
         raise SpeckitError(f"{path}: not found; run 'speckit init' to create it") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpeckitError(f"{path}: invalid TOML: {exc}") from None
+    from speckit.config_fast import construct
+
+    fast = construct(Config, data)
+    if fast is not None:
+        return fast
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

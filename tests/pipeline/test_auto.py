@@ -108,8 +108,9 @@ def test_validate_reject_retries_then_halts(cli: CliRunner, scripted: ScriptedWo
 
 
 def test_dirty_tree_refused_then_allowed(cli: CliRunner, scripted: ScriptedWorkspace) -> None:
-    spec = scripted.root / "docs" / scripted.spec_id / "spec.md"
-    spec.write_text(spec.read_text() + "\nan uncommitted edit\n")
+    # not the SPEC's own documents or SPEC.md: those are the stage's inputs and may differ
+    memory = scripted.root / "memory" / "constitution.md"
+    memory.write_text(memory.read_text() + "\nan uncommitted edit\n")
     refused = cli("auto", scripted.spec_id, cwd=scripted.root)
     assert refused.returncode == 4, refused.stdout + refused.stderr
     assert "HALTED at plan: guardrail failed" in refused.stdout

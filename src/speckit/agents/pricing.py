@@ -14,9 +14,12 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from speckit.agents.result import CostSource, Usage
-from speckit.config import PriceOverride
+
+if TYPE_CHECKING:  # only a type here: importing pricing must not load the config models
+    from speckit.config import PriceOverride
 
 _SUFFIX = re.compile(r"\[[^\]]*\]$")  # e.g. "claude-opus-4-8[1m]" → "claude-opus-4-8"
 

@@ -5,14 +5,18 @@ Field names are the earlier system's, so its readers accept our files:
 `timestamp`, `artifacts[{path}]` (non-empty: the run's log is always one), and
 per stage `baseline`+`hooks` (plan), `tool` (tasks), `lock_status`+`hook_status`
 (implement), `scenarios`+`hal.summary` (validate, audit), `unlock_status`
-(unlock). Added fields: `status`, `checks`, `policy`. Paths are
-workspace-relative POSIX paths, so evidence stays valid when the repo moves.
+(unlock). Added fields: `status`, `checks`, `policy`, and for plan `clean_tree`
+(`status`, `modified` (repo-relative), `allowed_by`, and `allowed_changes[{path,
+change, sha256}]`: the uncommitted changes to the SPEC's documents and SPEC.md the
+stage read). Other paths are workspace-relative POSIX paths, so evidence stays valid
+when the repo moves.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +95,24 @@ def write_log(
         for c in checks
     ]
     atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def write_together(first: Callable[[], None], second: Callable[[], None]) -> None:
+    """Run two evidence writes at once: each waits on its own fsync, so together they take
+    about one fsync's time instead of two. An error of either is raised after both ended."""
+    errors: list[BaseException] = []
+
+    def run_first() -> None:
+        try:
+            first()
+        except BaseException as exc:  # re-raised in the caller's thread below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run_first, name="speckit-evidence-write")
+    thread.start()
+    try:
+        second()
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]

@@ -1,10 +1,11 @@
 """`run_guardrail`: the checks of one stage, the schema-v1 record and its evidence.
 
-plan: clean tree, baseline audit, policy · tasks: tasks.md lint, policy ·
-implement: policy, then the SPEC lock · validate/audit: HTTP checks, policy ·
-unlock: policy, then the lock is released. Every check runs (so all problems
-show at once) except that the lock is neither taken nor released after a
-blocking failure.
+plan: clean tree (the SPEC's documents and SPEC.md may differ from HEAD: they are
+the stage's inputs, recorded with their hashes), baseline audit, policy ·
+tasks: tasks.md lint, policy · implement: policy, then the SPEC lock ·
+validate/audit: HTTP checks, policy · unlock: policy, then the lock is released.
+Every check runs (so all problems show at once) except that the lock is neither
+taken nor released after a blocking failure.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from speckit.evidence.naming import utc_timestamp
 from speckit.fsutil import make_folder
 from speckit.guardrails.baseline import MODE, lint_tasks_check, run_baseline
-from speckit.guardrails.clean_tree import check_clean_tree
+from speckit.guardrails.clean_tree import stage_inputs, start_clean_tree
 from speckit.guardrails.http_checks import run_http_checks
 from speckit.guardrails.lock import acquire_lock, release_lock
 from speckit.guardrails.policy import PolicyAsk, run_policy
@@ -30,6 +31,7 @@ from speckit.guardrails.record import (
     record_name,
     write_log,
     write_record,
+    write_together,
 )
 from speckit.guardrails.result import CheckResult, Timer
 from speckit.specs.ids import check_spec_id
@@ -83,9 +85,14 @@ def _plan(run: _Run, allow_dirty: bool) -> None:
     allowed_by = "--allow-dirty" if allow_dirty else None
     if allowed_by is None and run.env.get(ALLOW_DIRTY_ENV, "") == "1":
         allowed_by = f"{ALLOW_DIRTY_ENV}=1"
-    tree, modified = check_clean_tree(ws.root, [ws.evidence_root, ws.cache_dir], allowed_by)
+    inputs = stage_inputs(ws.root, ws.spec_dir(run.spec_id))
+    pending = start_clean_tree(ws.root, [ws.evidence_root, ws.cache_dir], allowed_by, inputs)
     report = run.out_dir / baseline_name(run.session_id)
-    baseline = run_baseline(ws, run.spec_id, report, utc_timestamp())
+    try:  # the baseline audit runs while git works
+        baseline = run_baseline(ws, run.spec_id, report, utc_timestamp())
+    finally:
+        found = pending.finish()
+    tree, modified = found.result, found.modified
     run.checks[:0] = [tree, baseline]
     run.artifacts.append(report)
     hook_ok = not tree.blocks and not run.policy.blocks
@@ -99,6 +106,7 @@ def _plan(run: _Run, allow_dirty: bool) -> None:
         "status": tree.status,
         "modified": modified[:_MAX_LISTED],
         "allowed_by": allowed_by if modified else None,
+        "allowed_changes": [change.as_record() for change in found.allowed],
     }
 
 
@@ -177,10 +185,12 @@ def run_guardrail(
     run.fields["policy"] = policy_block
     make_folder(workspace.evidence_root, out_dir)
     log = out_dir / log_name(stage_name, session_id)
-    write_log(log, spec_id, stage_name, session_id, run.checks)
     run.artifacts.append(log)
     record = build_record(stage_name, spec_id, session_id, utc_timestamp(), run.checks,
                           [run.shown(p) for p in run.artifacts], run.fields)  # fmt: skip
     record_path = out_dir / record_name(stage_name, session_id)
-    write_record(record_path, record)
+    write_together(
+        lambda: write_log(log, spec_id, stage_name, session_id, run.checks),
+        lambda: write_record(record_path, record),
+    )
     return GuardrailOutcome(not run.blocked(), record_path, record, list(run.checks))

@@ -31,7 +31,10 @@ WRITING_STAGES: frozenset[str] = frozenset({"implement"})
 AFTER_AGENTS = (
     "speckit.agents.pricing:warm_up",
     "speckit.consensus.synthesis",
+    "rapidfuzz.process",  # the synthesis imports it lazily, after the agents
     "speckit.evidence.bundle",
+    "speckit.telemetry.record",  # and write_bundle these two
+    "speckit.evidence.jsonl",
 )
 
 
