@@ -229,13 +229,23 @@ def _consult(
 
     aggregator = next((a for a in agents if a.role == "aggregator"), None)
     proposers = [request_for(a) for a in agents if a.role != "aggregator"]
+    not_called: list[AgentResult] = []  # the aggregator, when there was nothing to aggregate
 
     def make_aggregator(results: list[AgentResult]) -> AgentRequest | None:
-        return request_for(aggregator, results) if aggregator is not None else None
+        if aggregator is None:
+            return None
+        skipped = _skipped_aggregator(aggregator, stage, results)
+        if skipped is None:
+            return request_for(aggregator, results)
+        not_called.append(skipped)
+        if opts.on_progress is not None:
+            opts.on_progress(aggregator.name, "done", skipped)
+        return None
 
     _prewarm((*AFTER_AGENTS, *opts.prewarm))
     opts.check_cancelled("before the agents started")
     results = run_stage_agents_sync(proposers, make_aggregator, opts.on_progress, opts.cancel)
+    results = [*results, *not_called]
     from speckit.consensus.synthesis import synthesize  # imported by _prewarm meanwhile
 
     quorum = workspace.config.consensus.quorum
@@ -246,6 +256,26 @@ def _consult(
         )
         results = [*results, ruling]  # its answer, tokens and cost are evidence too
     return results, synthesis
+
+
+def _skipped_aggregator(
+    aggregator: AgentConfig, stage: Stage, proposals: list[AgentResult]
+) -> AgentResult | None:
+    """The aggregator's result when it is not worth calling (no valid proposal to merge: it
+    would wait a full timeout and be paid to read "(no answer)"); None when it must run."""
+    from speckit.agents.result import AgentResult
+    from speckit.consensus.synthesis import valid_answer
+
+    if any(valid_answer(stage, proposal) for proposal in proposals):
+        return None
+    return AgentResult(
+        agent=aggregator.name,
+        driver=aggregator.driver,
+        model=aggregator.model,
+        role="aggregator",
+        status="missing",
+        error="not called: no proposer gave a valid answer, so there was nothing to aggregate",
+    )
 
 
 def _prewarm(targets: tuple[str, ...]) -> None:
