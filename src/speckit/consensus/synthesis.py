@@ -328,20 +328,6 @@ def synthesize(
     )
 
 
-def arbiter_schema(stage: str) -> dict[str, Any]:
-    """The arbiter answers like an agent of the stage, plus `resolved` and `rationale`."""
-    from speckit.consensus.schemas import stage_schema
-
-    schema = stage_schema(stage)
-    schema["properties"] = {
-        **schema["properties"],
-        "resolved": {"type": "boolean", "description": "false if the conflict cannot be settled"},
-        "rationale": {"type": "string"},
-    }
-    schema["required"] = [*schema["required"], "resolved"]
-    return schema
-
-
 def apply_arbiter(synthesis: Synthesis, ruling: AgentResult) -> Synthesis:
     """Record the arbiter's ruling; a valid ruling on a conflict settles it (arbiter_override)."""
     stage = synthesis.stage.removeprefix("spec-")

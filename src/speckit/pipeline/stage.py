@@ -329,6 +329,7 @@ def _arbitrate(
     opts: StageOptions,
 ) -> tuple[Synthesis, AgentResult]:
     from speckit.agents.runner import run_stage_agents_sync
+    from speckit.consensus.schemas import arbiter_schema
     from speckit.consensus.synthesis import apply_arbiter
     from speckit.prompts.render import render_prompt
 
@@ -344,8 +345,12 @@ def _arbitrate(
         context=context,
     ).text
     request = _request(workspace, arbiter, prompt, stage, raw_dir, f"{prefix}_arbiter", opts.env)
+    request.schema = arbiter_schema(stage)  # its ruling's keys, which the stage schema lacks
     opts.check_cancelled("before the arbiter")
     ruling = run_stage_agents_sync([request], None, opts.on_progress, opts.cancel)[0]
+    ruling.role = "arbiter"  # whatever its configured role: evidence and rejudge tell it apart
+    if any(result.agent == arbiter.name for result in results):  # also a voter in this stage:
+        ruling.agent = f"{arbiter.name}.arbiter"  # its ruling must not overwrite its answer
     return apply_arbiter(synthesis, ruling), ruling
 
 
