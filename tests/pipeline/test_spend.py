@@ -226,3 +226,31 @@ def test_an_arbiter_that_also_voted_keeps_both_answers(
         cli("consensus", "rejudge", str(scripted.consensus_dir()), "--json").stdout
     )
     assert verdict["status"] == verdict["recorded_status"] == "ok"
+
+
+def test_skip_consensus_calls_no_policy_agent(
+    cli: CliRunner, scripted: ScriptedWorkspace, tmp_path: Path
+) -> None:
+    marker = tmp_path / "policy-agent-was-called"
+    policy = _command_agent("policy_bot", marker, {"decision": "reject"}, "proposer")
+    scripted.configure(ROSTER + policy)
+    config = scripted.root / "speckit.toml"
+    text = config.read_text().replace("agents = []\nblocking = false", "")
+    policy_table = '[guardrails.policy]\nagents = ["policy_bot"]\nblocking = true'
+    config.write_text(text.replace("[guardrails.policy]", policy_table))
+    scripted.commit()
+    result = cli("auto", scripted.spec_id, "--skip-consensus", cwd=scripted.root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not marker.exists(), "--skip-consensus must call no agent, policy agents included"
+    records = sorted((scripted.root / "evidence" / "commands" / scripted.spec_id).glob("*.json"))
+    assert len(records) == 6
+    for path in records:
+        block = json.loads(path.read_text())["policy"]
+        assert block["status"] == "skipped", path.name
+        assert block["reason"] == "--skip-consensus: no agent is called; policy_bot not asked"
+        assert block["agents"] == [
+            {"agent": "policy_bot", "status": "skipped", "note": "not asked"}
+        ]
+    # The same policy agent is asked (and refuses, blocking) when the stage really runs.
+    blocked = cli("run", "plan", scripted.spec_id, cwd=scripted.root)
+    assert blocked.returncode == 4 and marker.exists(), blocked.stdout + blocked.stderr
