@@ -14,12 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from speckit.agents.llama_cpp import bounded_schema
 from speckit.consensus.schemas import arbiter_schema
 from tests.conftest import CliRunner
 from tests.local.conftest import TEST_ARGS, make_workspace, needs_local
-
-pytestmark = [pytest.mark.local, needs_local, pytest.mark.timeout(300)]
 
 ROSTER = f"""
 [agents.gemini]
@@ -52,11 +49,17 @@ answer = { decision = "reject", reasons = ["no test resets the counter"] }
 
 
 def test_the_grammar_keeps_the_arbiters_keys() -> None:
+    """No model needed: what the driver's grammar allows for the arbiter's schema."""
+    from speckit.agents.llama_cpp import bounded_schema
+
     grammar = bounded_schema(arbiter_schema("validate"), max_items=3, max_chars=48)
     assert {"resolved", "decision", "rationale", "reasons"} <= set(grammar["properties"])
     assert {"resolved", "decision", "rationale"} <= set(grammar["required"])
 
 
+@pytest.mark.local
+@needs_local
+@pytest.mark.timeout(300)
 def test_local_arbiter_rules_on_a_conflict(cli: CliRunner, tmp_path: Path) -> None:
     root = tmp_path / "ws"
     root.mkdir()
