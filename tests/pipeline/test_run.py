@@ -91,7 +91,8 @@ def test_invalid_output_and_timeout_degrade(cli: CliRunner, scripted: ScriptedWo
     table = cli("run", "plan", scripted.spec_id, cwd=scripted.root).stdout
     assert "✖ invalid" in table and "✖ timeout" in table, "the table shows the judged status"
     missing = {m["agent"]: m["status"] for m in synthesis["missing_agents"]}
-    assert missing == {"gemini": "invalid", "claude": "timeout"}
+    # No proposer answered validly, so the aggregator (gpt_pro) was not called at all.
+    assert missing == {"gemini": "invalid", "claude": "timeout", "gpt_pro": "missing"}
 
 
 def test_arbiter_resolves_conflict(cli: CliRunner, scripted: ScriptedWorkspace) -> None:

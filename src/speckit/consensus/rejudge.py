@@ -14,7 +14,7 @@ from typing import Any, get_args
 
 from speckit.agents.result import AgentResult, AgentStatus, Usage
 from speckit.consensus.schemas import REQUIRED_FIELD, required_value
-from speckit.consensus.synthesis import Synthesis, synthesize
+from speckit.consensus.synthesis import Synthesis, apply_arbiter, synthesize
 from speckit.evidence.naming import EvidenceName, key_order, parse_name
 
 
@@ -160,12 +160,37 @@ def _recorded(bundle: BundleFiles) -> tuple[str | None, str | None]:
     return (str(status) if status is not None else None), note
 
 
+def _arbiter(bundle: BundleFiles, results: list[AgentResult]) -> str | None:
+    """The agent that ruled as arbiter in this run: named by the recorded synthesis, or
+    recorded with the arbiter role, and never one of the stage's own agents."""
+    recorded, _problem = _load(bundle.synthesis)
+    voters: list[str] = []
+    named = None
+    if isinstance(recorded, dict):
+        if isinstance(recorded.get("expected_agents"), list):
+            voters = [str(agent) for agent in recorded["expected_agents"]]
+        block = recorded.get("arbiter")
+        if isinstance(block, dict) and isinstance(block.get("agent"), str):
+            named = block["agent"]
+    for result in results:
+        if result.agent not in voters and (result.agent == named or result.role == "arbiter"):
+            return result.agent
+    return None
+
+
 def rejudge(root: Path, quorum: int = 2) -> list[Verdict]:
-    """Judge every bundle under `root` by speckit's rules."""
+    """Judge every bundle under `root` by speckit's rules; an arbiter's ruling recorded in the
+    bundle is applied after the verdict, as the run did (it is not one more voter)."""
     verdicts = []
     for bundle in find_bundles(root):
         expected, results = bundle_results(bundle)
-        synthesis = synthesize(bundle.stage, bundle.folder.name, expected, results, quorum=quorum)
+        arbiter = _arbiter(bundle, results)
+        voters = [r for r in results if r.agent != arbiter]
+        expected = [agent for agent in expected if agent != arbiter]
+        synthesis = synthesize(bundle.stage, bundle.folder.name, expected, voters, quorum=quorum)
+        ruling = next((r for r in results if r.agent == arbiter), None)
+        if ruling is not None:
+            synthesis = apply_arbiter(synthesis, ruling)
         synthesis.timestamp = bundle.key.split("Z")[0] + "Z"
         recorded, problem = _recorded(bundle)
         verdicts.append(Verdict(bundle, synthesis, recorded, problem))

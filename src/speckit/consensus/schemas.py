@@ -89,6 +89,30 @@ def stage_schema(stage: str) -> dict[str, Any]:
     }
 
 
+ARBITER_FIELDS = ("resolved", "rationale")
+
+
+def arbiter_schema(stage: str) -> dict[str, Any]:
+    """What the arbiter answers: the stage answer it endorses, plus `resolved` and `rationale`.
+
+    Both are required, so a schema-enforcing driver (llama_cpp keeps only required keys and
+    a few known ones) lets the arbiter say them instead of stripping its ruling.
+    """
+    schema = stage_schema(stage)
+    schema["title"] = f"speckit {_stage_name(stage)} arbiter ruling"
+    schema["properties"] = {
+        **schema["properties"],
+        "resolved": {
+            "type": "boolean",
+            "description": "true when one answer, or your merge, is clearly right; "
+            "false when a person must decide",
+        },
+        "rationale": {"type": "string", "description": "one paragraph: why"},
+    }
+    schema["required"] = [*schema["required"], *ARBITER_FIELDS]
+    return schema
+
+
 def required_value(stage: str, data: dict[str, Any]) -> Any:
     """The value at the stage's required (dotted) field, or None when absent."""
     value: Any = data

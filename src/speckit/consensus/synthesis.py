@@ -150,6 +150,11 @@ def _answer(result: AgentResult) -> dict[str, Any] | None:
     return result.parsed if result.parsed is not None else extract_json(result.text)
 
 
+def valid_answer(stage: str, result: AgentResult) -> bool:
+    """Whether `result` would count as a valid answer in `stage` (rule 1's test)."""
+    return result.status == "ok" and check_answer(stage, _answer(result)) is None
+
+
 def _summary_text(stage: str, items: list[str], decision: str | None) -> str:
     if decision:
         return f"{decision} ({len(items)} reasons)" if items else decision
@@ -321,20 +326,6 @@ def synthesize(
         decisions=found.decisions,
         notes=found.notes,
     )
-
-
-def arbiter_schema(stage: str) -> dict[str, Any]:
-    """The arbiter answers like an agent of the stage, plus `resolved` and `rationale`."""
-    from speckit.consensus.schemas import stage_schema
-
-    schema = stage_schema(stage)
-    schema["properties"] = {
-        **schema["properties"],
-        "resolved": {"type": "boolean", "description": "false if the conflict cannot be settled"},
-        "rationale": {"type": "string"},
-    }
-    schema["required"] = [*schema["required"], "resolved"]
-    return schema
 
 
 def apply_arbiter(synthesis: Synthesis, ruling: AgentResult) -> Synthesis:

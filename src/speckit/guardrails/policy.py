@@ -20,6 +20,17 @@ PolicyAsk = Callable[[list[str], str], list[tuple[str, bool, str]]]
 """(agent names, prompt) -> [(agent, approved, reason)]."""
 
 
+class NotAsked:
+    """Given instead of a `PolicyAsk` when no agent may be called (`auto --skip-consensus`):
+    the check is recorded as skipped, with `reason`, and the policy agents are never asked."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __call__(self, agents: list[str], prompt: str) -> list[tuple[str, bool, str]]:
+        raise RuntimeError(f"policy agents must not be asked: {self.reason}")
+
+
 def policy_prompt(spec_id: str, stage: str) -> str:
     return (
         f"Policy check for {spec_id}/spec-{stage}: should the {stage} stage of {spec_id} run "
@@ -53,6 +64,12 @@ def run_policy(
     unknown = [name for name in policy.agents if name not in config.agents]
     if unknown:
         return done("failed", f"policy agent(s) not in [agents]: {', '.join(unknown)}", [])
+    if isinstance(policy_ask, NotAsked):
+        reason = f"{policy_ask.reason}; {', '.join(policy.agents)} not asked"
+        skipped: list[dict[str, object]] = [
+            {"agent": name, "status": "skipped", "note": "not asked"} for name in policy.agents
+        ]
+        return done("skipped", reason, skipped)
     if policy_ask is None:
         reason = f"no agent runner given to ask {', '.join(policy.agents)}"
         return done("skipped", reason, [])

@@ -84,6 +84,7 @@ def _decision(run: StageRun) -> str | None:
 
 
 REJECT = "reject"
+SKIPPED_POLICY = "--skip-consensus: no agent is called"
 
 
 class _Halt(Exception):
@@ -230,6 +231,7 @@ def _guardrail_only(
 ) -> GuardrailOutcome:
     from speckit.evidence.naming import new_session_id, utc_timestamp
     from speckit.guardrails import run_guardrail
+    from speckit.guardrails.policy import NotAsked
 
     outcome = run_guardrail(
         workspace,
@@ -238,6 +240,7 @@ def _guardrail_only(
         new_session_id(utc_timestamp()),
         allow_dirty=opts.stage.allow_dirty,
         env=opts.stage.environment(),
+        policy_ask=NotAsked(SKIPPED_POLICY),
     )
     if not outcome.passed:
         failed = "; ".join(f"{c.name}: {c.reason}" for c in outcome.failed_checks)

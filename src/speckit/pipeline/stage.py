@@ -245,13 +245,23 @@ def _consult(
 
     aggregator = next((a for a in agents if a.role == "aggregator"), None)
     proposers = [request_for(a) for a in agents if a.role != "aggregator"]
+    not_called: list[AgentResult] = []  # the aggregator, when there was nothing to aggregate
 
     def make_aggregator(results: list[AgentResult]) -> AgentRequest | None:
-        return request_for(aggregator, results) if aggregator is not None else None
+        if aggregator is None:
+            return None
+        skipped = _skipped_aggregator(aggregator, stage, results)
+        if skipped is None:
+            return request_for(aggregator, results)
+        not_called.append(skipped)
+        if opts.on_progress is not None:
+            opts.on_progress(aggregator.name, "done", skipped)
+        return None
 
     _prewarm((*AFTER_AGENTS, *opts.prewarm))
     opts.check_cancelled("before the agents started")
     results = run_stage_agents_sync(proposers, make_aggregator, opts.on_progress, opts.cancel)
+    results = [*results, *not_called]
     from speckit.consensus.synthesis import synthesize  # imported by _prewarm meanwhile
 
     quorum = workspace.config.consensus.quorum
@@ -262,6 +272,26 @@ def _consult(
         )
         results = [*results, ruling]  # its answer, tokens and cost are evidence too
     return results, synthesis
+
+
+def _skipped_aggregator(
+    aggregator: AgentConfig, stage: Stage, proposals: list[AgentResult]
+) -> AgentResult | None:
+    """The aggregator's result when it is not worth calling (no valid proposal to merge: it
+    would wait a full timeout and be paid to read "(no answer)"); None when it must run."""
+    from speckit.agents.result import AgentResult
+    from speckit.consensus.synthesis import valid_answer
+
+    if any(valid_answer(stage, proposal) for proposal in proposals):
+        return None
+    return AgentResult(
+        agent=aggregator.name,
+        driver=aggregator.driver,
+        model=aggregator.model,
+        role="aggregator",
+        status="missing",
+        error="not called: no proposer gave a valid answer, so there was nothing to aggregate",
+    )
 
 
 def _prewarm(targets: tuple[str, ...]) -> None:
@@ -315,6 +345,7 @@ def _arbitrate(
     opts: StageOptions,
 ) -> tuple[Synthesis, AgentResult]:
     from speckit.agents.runner import run_stage_agents_sync
+    from speckit.consensus.schemas import arbiter_schema
     from speckit.consensus.synthesis import apply_arbiter
     from speckit.prompts.render import render_prompt
 
@@ -330,8 +361,12 @@ def _arbitrate(
         context=context,
     ).text
     request = _request(workspace, arbiter, prompt, stage, raw_dir, f"{prefix}_arbiter", opts.env)
+    request.schema = arbiter_schema(stage)  # its ruling's keys, which the stage schema lacks
     opts.check_cancelled("before the arbiter")
     ruling = run_stage_agents_sync([request], None, opts.on_progress, opts.cancel)[0]
+    ruling.role = "arbiter"  # whatever its configured role: evidence and rejudge tell it apart
+    if any(result.agent == arbiter.name for result in results):  # also a voter in this stage:
+        ruling.agent = f"{arbiter.name}.arbiter"  # its ruling must not overwrite its answer
     return apply_arbiter(synthesis, ruling), ruling
 
 

@@ -69,7 +69,7 @@ def render_prompt(
     context: str | None = None,
 ) -> RenderedPrompt:
     """The full prompt for `agent` in `stage`; `role` defaults to the agent's configured role."""
-    from speckit.consensus.schemas import REQUIRED_FIELD, stage_schema
+    from speckit.consensus.schemas import REQUIRED_FIELD, arbiter_schema, stage_schema
     from speckit.prompts.context import build_context
 
     chosen_role = role or agent.role
@@ -77,6 +77,7 @@ def render_prompt(
         chosen_role, "proposer.md"
     )
     version = prompt_version(stage)
+    schema = arbiter_schema(stage) if chosen_role == "arbiter" else stage_schema(stage)
     values = {
         "AGENT_NAME": agent.name,
         "MODEL_ID": agent.model or agent.driver,
@@ -85,7 +86,7 @@ def render_prompt(
         "PROMPT_VERSION": version,
         "GOAL": stage_goals()[stage]["goal"].strip(),
         "REQUIRED_FIELD": REQUIRED_FIELD[stage],
-        "SCHEMA": json.dumps(stage_schema(stage), indent=2),
+        "SCHEMA": json.dumps(schema, indent=2),
         "CONTEXT": context if context is not None else build_context(workspace, spec_id),
         "PROPOSALS": format_proposals(proposals or []),
         "CONFLICTS": "\n".join(f"- {c}" for c in conflicts or []) or "- (none listed)",
