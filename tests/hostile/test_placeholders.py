@@ -31,6 +31,9 @@ def test_an_agent_quoting_a_placeholder_does_not_lock_the_spec(
     assert check.returncode == 0, check.stdout + check.stderr
     valid = cli("telemetry", "validate", cwd=scripted.root)
     assert valid.returncode == 0, valid.stdout + valid.stderr
+    rejudge = cli("consensus", "rejudge", str(scripted.consensus_dir()), cwd=scripted.root)
+    assert rejudge.returncode == 0, rejudge.stderr
+    assert "placeholder" not in rejudge.stdout, rejudge.stdout
     auto = cli("auto", scripted.spec_id, cwd=scripted.root)
     assert auto.returncode == 0, auto.stdout + auto.stderr
     assert _only(scripted.consensus_dir(), "spec-plan_*_synthesis.json") == synthesis  # resumed

@@ -147,14 +147,14 @@ def bundle_results(bundle: BundleFiles) -> tuple[list[str], list[AgentResult]]:
 
 
 def _recorded(bundle: BundleFiles) -> tuple[str | None, str | None]:
-    from speckit.telemetry.rules import placeholders
+    from speckit.telemetry.rules import filled_placeholders
 
     if bundle.synthesis is None:
         return None, "no synthesis file"
     data, problem = _load(bundle.synthesis)
     if problem is not None or not isinstance(data, dict):
         return None, problem or "synthesis is not a JSON object"
-    found = placeholders(bundle.synthesis.read_text(encoding="utf-8", errors="replace"))
+    found = filled_placeholders(data)  # speckit's own fields, never the agents' words
     status = data.get("status")
     note = f"unexpanded placeholders {', '.join(found)}" if found else None
     return (str(status) if status is not None else None), note
