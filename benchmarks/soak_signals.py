@@ -46,6 +46,8 @@ AGENT = (
     "child.wait()\n"
 )
 BURN = "while True:\n    pass\n"
+# Lines speckit writes once its own code runs (so its signal handlers were in place).
+SPOKE = ("speckit: error:", "guardrail, then", "== ")
 AFTER_AGENT_S = 0.150  # the "agent running" window
 ORPHAN_GRACE_S = 2.0  # an agent may take this long to go after speckit's death
 
@@ -170,7 +172,11 @@ def trial(
         tally.codes[str(proc.returncode)] += 1
         if "interrupted" not in err and proc.returncode == 130:
             tally.no_message += 1
-        if proc.returncode == -sig and not any(marker_dir.iterdir()) and not err.strip():
+        if (
+            proc.returncode != 130
+            and not any(marker_dir.iterdir())
+            and not any(w in err for w in SPOKE)
+        ):
             tally.early += 1  # the interpreter was still starting: no handler, no agent yet
         elif proc.returncode != 130:
             tail = " | ".join(err.strip().splitlines()[-3:])[-300:]
