@@ -13,7 +13,7 @@ for minutes. Two mechanisms close that, because neither covers everything alone:
   aimed at the agent alone would miss. It also checks every 0.25 s that its parent
   is still speckit, in case a forked child of speckit kept the pipe open. It runs
   in its own session, so a Ctrl-C or a hang-up sent to speckit's process group
-  cannot take it down first, and ignores nothing else: it exits when speckit does.
+  cannot take it down first; it exits as soon as speckit is gone.
   A pipe and process groups are plain POSIX, so this works beyond Linux too.
 * **The parent-death signal** (Linux `prctl(PR_SET_PDEATHSIG, SIGKILL)`, set in the
   child between fork and exec): it covers the one gap of the watchdog, the moment
