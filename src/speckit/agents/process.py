@@ -4,8 +4,17 @@ Why a helper of its own: every CLI driver needs the same care. The tool runs in 
 new session (`start_new_session=True`) so that its whole process group — the
 tool plus anything it spawned — can be signalled at once. On timeout or
 cancellation the group gets SIGTERM, then SIGKILL after a short grace, so no
-orphan keeps running (agent CLIs retry forever when their API keeps failing).
-Stdout is streamed in full to a file and kept in memory only up to a cap.
+orphan keeps running (agent CLIs retry forever when their API keeps failing);
+`lifeline` covers speckit's own death. Stdout is streamed in full to a file and
+kept in memory only up to a cap.
+
+Why `subprocess.Popen` and loop callbacks rather than asyncio's subprocess
+transport: the group must be registered before anything can interrupt (asyncio
+forks, then awaits, and a cancel in that await leaves an unregistered group),
+and the transport's `wait()` waits for the pipes to close, which a background
+child of the tool holding them delays forever. Here the fork and the
+registration are one synchronous step, the exit is watched on its own (a pidfd
+on Linux), and every pipe is closed synchronously on every path.
 """
 
 from __future__ import annotations
@@ -14,9 +23,13 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
+
+from speckit.agents import lifeline
 
 MEMORY_CAP = 10 * 1024 * 1024  # bytes of stdout kept in memory
 STDERR_CAP = 1024 * 1024  # bytes of stderr kept in memory (and on disk)
@@ -70,74 +83,157 @@ def kill_all_groups() -> None:
         _LIVE_GROUPS.discard(pgid)
 
 
-async def _feed(stream: asyncio.StreamWriter | None, data: bytes) -> None:
-    if stream is None:
-        return
-    try:
-        stream.write(data)
-        await stream.drain()
-        stream.close()
-        await stream.wait_closed()
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the tool exited or closed stdin early; its exit status tells the story
+class _Feed:
+    """Writes the prompt to the tool's stdin without blocking the loop, then closes it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, pipe: IO[bytes], data: bytes) -> None:
+        self.loop, self.pipe, self.rest = loop, pipe, memoryview(data)
+        self.waiting = False
+        os.set_blocking(pipe.fileno(), False)
+        self._write()
+
+    def _write(self) -> None:
+        try:
+            while self.rest:
+                self.rest = self.rest[os.write(self.pipe.fileno(), self.rest) :]
+        except BlockingIOError:
+            if not self.waiting:
+                self.loop.add_writer(self.pipe.fileno(), self._write)
+                self.waiting = True
+            return
+        except OSError:
+            pass  # the tool exited or closed stdin early; its exit status tells the story
+        self.close()
+
+    def close(self) -> None:
+        if self.pipe.closed:
+            return
+        if self.waiting:
+            self.loop.remove_writer(self.pipe.fileno())
+        self.pipe.close()
 
 
 class _Capture:
     """Copies a pipe to an optional file in full, keeping the first `cap` bytes in memory.
 
-    State lives on the object so that a capture cut short (timeout, cancel)
-    still yields what was read so far.
+    Reads happen in loop callbacks and `close` is synchronous, so however the run
+    ends (exit, timeout, cancel) the pipe is unregistered and closed right there,
+    and what was read so far is kept.
     """
 
-    def __init__(self, sink: Path | None, cap: int) -> None:
-        self.sink = sink
-        self.cap = cap
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, pipe: IO[bytes], sink: Path | None, cap: int
+    ) -> None:
+        self.loop, self.pipe, self.cap = loop, pipe, cap
         self.kept = bytearray()
         self.total = 0
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.handle = sink.open("wb") if sink is not None else None
+        os.set_blocking(pipe.fileno(), False)
+        loop.add_reader(pipe.fileno(), self._read)
 
     @property
     def truncated(self) -> bool:
         return self.total > self.cap
 
-    async def run(self, stream: asyncio.StreamReader | None) -> None:
-        if stream is None:
-            return
-        handle = self.sink.open("wb") if self.sink is not None else None
+    def _read(self) -> None:
         try:
-            while chunk := await stream.read(_CHUNK):
-                self.total += len(chunk)
-                if handle is not None:
-                    handle.write(chunk)
-                room = self.cap - len(self.kept)
-                if room > 0:
-                    self.kept += chunk[:room]
-        finally:
-            if handle is not None:
-                handle.close()
+            chunk = os.read(self.pipe.fileno(), _CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.close()
+            return
+        self.total += len(chunk)
+        if self.handle is not None:
+            self.handle.write(chunk)
+        room = self.cap - len(self.kept)
+        if room > 0:
+            self.kept += chunk[:room]
+
+    def close(self) -> None:
+        if not self.pipe.closed:
+            self.loop.remove_reader(self.pipe.fileno())
+            self.pipe.close()
+        if self.handle is not None:
+            self.handle.close()
+        if not self.done.done():
+            self.done.set_result(None)
 
 
-async def _terminate(proc: asyncio.subprocess.Process) -> None:
+class _Exit:
+    """Resolves `done` when the tool itself exits: a pidfd where the OS has one, else polling."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes]) -> None:
+        self.loop, self.proc = loop, proc
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.pidfd: int | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        with contextlib.suppress(AttributeError, OSError):  # pidfd: Linux 5.3+
+            self.pidfd = os.pidfd_open(proc.pid)
+        if self.pidfd is not None:
+            loop.add_reader(self.pidfd, self._check)
+        self._check()
+
+    def _check(self) -> None:
+        if self.proc.poll() is not None:
+            self.close()
+        elif self.pidfd is None:
+            self.timer = self.loop.call_later(_POLL, self._check)
+
+    def close(self) -> None:
+        if self.pidfd is not None:
+            self.loop.remove_reader(self.pidfd)
+            os.close(self.pidfd)
+            self.pidfd = None
+        if self.timer is not None:
+            self.timer.cancel()
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+def _spawn(
+    argv: Sequence[str], with_stdin: bool, cwd: Path, env: Mapping[str, str]
+) -> subprocess.Popen[bytes]:
+    """Start the tool in a new session and register its group in the same synchronous step,
+    so a cancel or a signal handled by the loop always finds it (and so does the watchdog)."""
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE if with_stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=dict(env),
+        start_new_session=True,
+        preexec_fn=lifeline.child_setup(),  # one ctypes call, nothing that could deadlock
+    )
+    _LIVE_GROUPS.add(proc.pid)
+    lifeline.watch(proc.pid)
+    return proc
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Kill stray background children of the tool, collect its exit status, forget the group."""
+    kill_group(proc.pid)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=KILL_GRACE)  # exited or just SIGKILLed: returns at once
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+    _LIVE_GROUPS.discard(proc.pid)
+    lifeline.release(proc.pid)
+
+
+async def _terminate(proc: subprocess.Popen[bytes], exited: _Exit) -> None:
     """SIGTERM the group, give it a short grace, then SIGKILL whatever is left."""
     try:
         kill_group(proc.pid, signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), KILL_GRACE)
+            await asyncio.wait_for(asyncio.shield(exited.done), KILL_GRACE)
     finally:
         kill_group(proc.pid, signal.SIGKILL)
-
-
-async def _exited(proc: asyncio.subprocess.Process, readers: set[asyncio.Task[None]]) -> None:
-    """Return once the tool itself has exited.
-
-    `proc.wait()` alone also waits for the output pipes to close, which never
-    happens while a background child of the tool holds them; so watch the
-    return code too.
-    """
-    while proc.returncode is None:
-        _done, pending = await asyncio.wait(readers, timeout=_POLL)
-        if not pending:
-            await proc.wait()
-            return
 
 
 def _decode(data: bytes) -> str:
@@ -160,45 +256,24 @@ async def run_process(
     started; re-raises CancelledError after killing the process group.
     """
     stdout_path.parent.mkdir(parents=True, exist_ok=True)
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.PIPE if stdin_text is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=cwd,
-        env=dict(env),
-        start_new_session=True,
-    )
-    _LIVE_GROUPS.add(proc.pid)
-    out, err = _Capture(stdout_path, cap), _Capture(None, STDERR_CAP)
-    feeder = asyncio.create_task(_feed(proc.stdin, (stdin_text or "").encode("utf-8")))
-    readers = {asyncio.create_task(out.run(proc.stdout)), asyncio.create_task(err.run(proc.stderr))}
-    timed_out = False
+    loop = asyncio.get_running_loop()
+    proc = _spawn(argv, stdin_text is not None, cwd, env)
+    parts: list[_Feed | _Capture | _Exit] = []
     try:
-        try:
-            async with asyncio.timeout(timeout):
-                await _exited(proc, readers)
-        except TimeoutError:
-            timed_out = True
-            await _terminate(proc)
-        # A background child may still hold the pipes open: kill it rather than wait for it.
-        _done, pending = await asyncio.wait(readers, timeout=LINGER)
-        if pending:
-            kill_group(proc.pid)
-            _done, pending = await asyncio.wait(readers, timeout=LINGER)
-    except BaseException:
-        # Cancelled (Ctrl-C, a TUI stop) or a bug: never leave the group behind.
-        try:
-            if proc.returncode is None:
-                await _terminate(proc)
-        finally:
-            kill_group(proc.pid)
-        raise
+        assert proc.stdout is not None and proc.stderr is not None
+        out = _Capture(loop, proc.stdout, stdout_path, cap)
+        parts.append(out)
+        err = _Capture(loop, proc.stderr, None, STDERR_CAP)
+        parts.append(err)
+        exited = _Exit(loop, proc)
+        parts.append(exited)
+        if proc.stdin is not None:
+            parts.append(_Feed(loop, proc.stdin, (stdin_text or "").encode("utf-8")))
+        timed_out = await _supervise(proc, exited, [out.done, err.done], timeout)
     finally:
-        kill_group(proc.pid)  # stray background children of a finished tool
-        _LIVE_GROUPS.discard(proc.pid)
-        for task in (feeder, *readers):
-            task.cancel()
+        for part in parts:
+            part.close()
+        _reap(proc)
     if err.kept:
         stdout_path.with_name(stdout_path.name + ".stderr").write_bytes(bytes(err.kept))
     return ProcessOutcome(
@@ -209,3 +284,34 @@ async def run_process(
         truncated=out.truncated,
         stdout_bytes=out.total,
     )
+
+
+async def _supervise(
+    proc: subprocess.Popen[bytes],
+    exited: _Exit,
+    readers: list[asyncio.Future[None]],
+    timeout: float,
+) -> bool:
+    """Wait for the tool within its time box, then for its output; True if it timed out."""
+    timed_out = False
+    try:
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(exited.done)
+        except TimeoutError:
+            timed_out = True
+            await _terminate(proc, exited)
+        # A background child may still hold the pipes open: kill it rather than wait for it.
+        _done, pending = await asyncio.wait(readers, timeout=LINGER)
+        if pending:
+            kill_group(proc.pid)
+            await asyncio.wait(readers, timeout=LINGER)
+    except BaseException:
+        # Cancelled (Ctrl-C, a TUI stop) or a bug: never leave the group behind.
+        try:
+            if proc.poll() is None:
+                await _terminate(proc, exited)
+        finally:
+            kill_group(proc.pid)
+        raise
+    return timed_out

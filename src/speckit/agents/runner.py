@@ -4,17 +4,26 @@ Each agent is time-boxed by its driver and measured here (wall-clock latency).
 A driver bug or an unavailable tool becomes a result (`failed` / `missing`),
 never an exception that would cost the other agents' answers. Cancelling the
 run (Ctrl-C, a TUI stop) kills every agent's process group.
+
+SIGINT, SIGTERM and SIGHUP are handled inside the event loop while it runs (in
+the main thread): the handler kills every agent's group first, then cancels the
+run, and the caller gets KeyboardInterrupt once the loop has wound down. A
+Python handler that raises in the middle of the loop's own code can instead
+leave it waiting forever on a process nobody killed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
+from speckit import interrupts
 from speckit.agents.base import simple_result
 from speckit.agents.process import kill_all_groups
 from speckit.agents.registry import get_driver
@@ -106,32 +115,95 @@ def run_stage_agents_sync(
 ) -> list[AgentResult]:
     """`run_stage_agents` for synchronous callers.
 
-    Ctrl-C kills every agent, then re-raises. Setting `cancel` (from any thread,
-    e.g. a UI) stops the run within ~50 ms: every agent's process group is
-    killed and `Cancelled` (exit 130) is raised.
+    Ctrl-C, SIGTERM or SIGHUP kill every agent, then raise KeyboardInterrupt.
+    Setting `cancel` (from any thread, e.g. a UI) stops the run within ~50 ms:
+    every agent's process group is killed and `Cancelled` (exit 130) is raised.
     """
     try:
         return asyncio.run(
             _watched(run_stage_agents(proposers, make_aggregator, on_progress), cancel)
         )
+    except _Interrupted as exc:
+        raise KeyboardInterrupt(str(exc)) from None
     except KeyboardInterrupt:
         kill_all_groups()
         raise
+
+
+class _Interrupted(Exception):
+    """A signal stopped the run; raised out of the loop, then as KeyboardInterrupt."""
+
+
+SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 async def _watched(
     work: Coroutine[Any, Any, list[AgentResult]], cancel: threading.Event | None
 ) -> list[AgentResult]:
     task = asyncio.ensure_future(work)
-    if cancel is None:
-        return await task
-    while not task.done():
-        if cancel.is_set():
+    with _signals_stop(task) as received:
+        early = interrupts.pending()  # came earlier, and its KeyboardInterrupt got lost
+        if early is not None:
+            received.append(early)
             task.cancel()
-            break
-        await asyncio.wait({task}, timeout=CANCEL_POLL_S)
+        try:
+            while not task.done():
+                if cancel is not None and cancel.is_set():
+                    task.cancel()
+                    break
+                await asyncio.wait({task}, timeout=CANCEL_POLL_S if cancel else None)
+            results = await task
+        except asyncio.CancelledError:
+            kill_all_groups()
+            if received:
+                raise _Interrupted(f"signal {received[0]}") from None
+            raise Cancelled("cancelled: the agents were stopped") from None
+    if received:  # the signal came as the run was ending: still an interruption
+        raise _Interrupted(f"signal {received[0]}")
+    return results
+
+
+@contextlib.contextmanager
+def _signals_stop(task: asyncio.Future[list[AgentResult]]) -> Iterator[list[int]]:
+    """While inside, SIGINT/SIGTERM/SIGHUP kill every agent group, then cancel `task`.
+
+    Only the main thread can take signals (a TUI worker thread cannot); there the
+    caller's own handling applies. The handlers in place before are put back with
+    the signals blocked, so none slips through to a default action in between.
+    """
+    received: list[int] = []
+    loop = asyncio.get_running_loop()
+    previous: dict[int, Any] = {}
+
+    def stop(signum: int) -> None:
+        kill_all_groups()  # first: no agent outlives a signal, whatever the cancel does next
+        received.append(signum)
+        task.cancel()
+
+    if threading.current_thread() is threading.main_thread():
+        for name in SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is None or signal.getsignal(signum) is signal.SIG_IGN:
+                continue  # ignored by whoever started speckit (nohup): it stays ignored
+            before = signal.getsignal(signum)
+            try:
+                loop.add_signal_handler(signum, stop, int(signum))
+            except (NotImplementedError, RuntimeError, ValueError):  # no signals in this loop
+                continue
+            previous[int(signum)] = before
     try:
-        return await task
-    except asyncio.CancelledError:
-        kill_all_groups()
-        raise Cancelled("cancelled: the agents were stopped") from None
+        yield received
+    finally:
+        _restore_handlers(loop, previous)
+
+
+def _restore_handlers(loop: asyncio.AbstractEventLoop, previous: dict[int, Any]) -> None:
+    if not previous:
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, previous)
+    try:
+        for signum, handler in previous.items():
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)

@@ -6,12 +6,16 @@ raise `SpeckitError`; `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from speckit import __version__
+from speckit import __version__, interrupts
 from speckit.cli.lazy import LazyCommand, LazyGroup
 from speckit.errors import ExitCode, SpeckitError
 
@@ -75,20 +79,52 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def _interrupt_on_termination() -> None:
-    """SIGTERM and SIGHUP (kill, a closed terminal, a CI cancel) act like Ctrl-C.
+SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
-    Agents run in their own process groups, so a signal to speckit never reaches
-    them: only the KeyboardInterrupt path kills their groups before speckit exits.
-    """
+
+def _on_signals(handler: Callable[[int, object], None]) -> None:
+    """Handle SIGINT/SIGTERM/SIGHUP; one ignored by whoever started speckit stays ignored
+    (`nohup`, a background job of a script), as Python itself does for SIGINT."""
     import signal
 
-    def interrupt(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+    for name in SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, handler)
 
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), interrupt)
+
+def _interrupt(signum: int, _frame: object) -> None:
+    """Ctrl-C, SIGTERM and SIGHUP (kill, a closed terminal, a CI cancel) all interrupt.
+
+    Agents run in their own process groups, so a signal to speckit never reaches
+    them: they are killed here first. While agents run, the runner's event loop
+    takes these signals instead (see `speckit.agents.runner`).
+    """
+    interrupts.record(signum)
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _exit_now(signum: int, _frame: object) -> None:
+    """Once speckit is on its way out, a further signal ends it at once, still with 130."""
+    interrupts.record(signum)
+    os._exit(ExitCode.INTERRUPTED)
+
+
+def _interrupted() -> NoReturn:
+    """Say so and exit 130 without the interpreter's shutdown.
+
+    The shutdown is what could still go wrong: daemon threads are frozen wherever
+    they are (one inside an import holds its lock), and CPython turns a
+    KeyboardInterrupt raised inside `exec`'d code (a dataclass or namedtuple
+    being built) into an exit by SIGINT whatever code `sys.exit` asked for.
+    Every file was closed and every agent killed on the way here.
+    """
+    _on_signals(_exit_now)  # a second Ctrl-C need not wait for anything
+    click.echo("speckit: error: interrupted", err=True)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(ExitCode.INTERRUPTED)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -98,13 +134,24 @@ def main(argv: list[str] | None = None) -> None:
         print(f"speckit, version {__version__}")
         return
     debug = "--debug" in args
-    _interrupt_on_termination()
+    _on_signals(_interrupt)
+    try:
+        _run(args, debug)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _interrupted()
+    except SystemExit:
+        if interrupts.pending() is not None:  # its KeyboardInterrupt was lost on the way
+            _interrupted()
+        raise
+    finally:
+        _on_signals(_exit_now)  # interpreter shutdown must not be interrupted half-way
+
+
+def _run(args: list[str], debug: bool) -> None:
     try:
         result = cli.main(args=args, prog_name="speckit", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        _fail("interrupted", ExitCode.INTERRUPTED)
     except click.UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
             click.echo(exc.ctx.get_help())  # `speckit` or a group alone: show its help
@@ -119,8 +166,6 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         _fail(exc.message, exc.exit_code)
-    except KeyboardInterrupt:
-        _fail("interrupted", ExitCode.INTERRUPTED)
     except BrokenPipeError:
         sys.exit(ExitCode.OK)
     except OSError as exc:

@@ -36,6 +36,7 @@ AFTER_AGENTS = (
     "speckit.telemetry.record",  # and write_bundle these two
     "speckit.evidence.jsonl",
 )
+PREWARM_JOIN_S = 10.0  # longest wait at exit for an import in progress to finish
 
 
 class GuardrailFailed(SpeckitError):
@@ -296,12 +297,21 @@ def _skipped_aggregator(
 
 def _prewarm(targets: tuple[str, ...]) -> None:
     """Import (and warm up) `targets` in a daemon thread: agents spend their time waiting
-    on I/O, so this work overlaps with that wait instead of adding to the run's wall time."""
+    on I/O, so this work overlaps with that wait instead of adding to the run's wall time.
+
+    At exit the thread is told to stop and joined (bounded): interpreter shutdown
+    freezes a daemon thread wherever it is, and one frozen inside an import holds
+    that module's lock, and an exit that imports it then would hang forever."""
+    import atexit
     import importlib
     import threading
 
+    stop = threading.Event()
+
     def load() -> None:
         for target in targets:
+            if stop.is_set():
+                return
             module_name, _, function = target.partition(":")
             try:
                 module = importlib.import_module(module_name)
@@ -310,7 +320,13 @@ def _prewarm(targets: tuple[str, ...]) -> None:
             except Exception:  # only a head start: the real use later reports any problem
                 continue
 
-    threading.Thread(target=load, name="speckit-prewarm", daemon=True).start()
+    def finish() -> None:
+        stop.set()
+        thread.join(PREWARM_JOIN_S)
+
+    thread = threading.Thread(target=load, name="speckit-prewarm", daemon=True)
+    thread.start()
+    atexit.register(finish)
 
 
 def _guardrail(
