@@ -7,26 +7,28 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT, CliRunner
 from tests.pipeline.conftest import ScriptedWorkspace
-from tests.pipeline.test_cancel import alive, with_sleeper
-
-
-def wait_for(path: Path, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert path.exists(), f"{path} never appeared"
+from tests.pipeline.sleepers import markers_in, started, use_sleepers, wait_for
 
 
 def test_refused_auto_writes_nothing_and_a_killed_one_shows_as_interrupted(
     cli: CliRunner, scripted: ScriptedWorkspace, tmp_path: Path
 ) -> None:
-    pidfile = tmp_path / "pids"
-    with_sleeper(scripted, pidfile)
+    with markers_in(tmp_path / "markers") as markers:
+        use_sleepers(scripted, markers)
+        _refused_then_killed(cli, scripted, markers)
+    status = cli("status", "--json", cwd=scripted.root)
+    assert status.returncode == 0, status.stderr
+    row = json.loads(status.stdout)[0]
+    assert row["halted_at"] == "plan"
+    assert row["halt_reason"] == "interrupted (process gone)"
+    assert row["resume"] == f"speckit auto {scripted.spec_id}"
+
+
+def _refused_then_killed(cli: CliRunner, scripted: ScriptedWorkspace, markers: Path) -> None:
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO_ROOT / "src")}
     first = subprocess.Popen(
         [sys.executable, "-m", "speckit", "auto", scripted.spec_id],
@@ -35,10 +37,8 @@ def test_refused_auto_writes_nothing_and_a_killed_one_shows_as_interrupted(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    agents: list[int] = []
     try:
-        wait_for(pidfile)
-        agents = [int(p) for p in pidfile.read_text().split()]
+        assert wait_for(lambda: bool(started(markers))), "the agents never started"
         state_file = scripted.root / "evidence" / "pipeline" / scripted.spec_id / "auto_state.json"
         state_before = state_file.read_bytes()
         assert json.loads(state_before)["pid"] == first.pid
@@ -53,15 +53,6 @@ def test_refused_auto_writes_nothing_and_a_killed_one_shows_as_interrupted(
     finally:
         if first.poll() is None:
             first.kill()
-        for pid in agents:  # the agents' own fate after a SIGKILL is tested elsewhere
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-    status = cli("status", "--json", cwd=scripted.root)
-    assert status.returncode == 0, status.stderr
-    row = json.loads(status.stdout)[0]
-    assert row["halted_at"] == "plan"
-    assert row["halt_reason"] == "interrupted (process gone)"
-    assert row["resume"] == f"speckit auto {scripted.spec_id}"
 
 
 def test_the_next_run_removes_the_claims_a_killed_run_left(
