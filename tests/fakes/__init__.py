@@ -175,7 +175,10 @@ def _case_json(case: FakeCase, need_fixtures: bool) -> dict[str, Any]:
     for key in ("stdout", "stderr"):
         if data[key]:
             path = AGENT_CLI_FIXTURES / data[key]
-            data[key] = str(require_shared(path) if need_fixtures else path)
+            if need_fixtures:  # name the folder when it is absent, else the missing file
+                require_shared(AGENT_CLI_FIXTURES)
+                require_shared(path)
+            data[key] = str(path)
     return data
 
 
