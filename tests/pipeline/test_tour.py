@@ -24,7 +24,7 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "t",
     "GIT_COMMITTER_EMAIL": "t@localhost",
 }
-NO_CLI_PATH = {"PATH": os.path.dirname(sys.executable) + os.pathsep + "/usr/bin:/bin"}
+NO_CLI_PATH = {"PATH": os.path.dirname(sys.executable)}  # python only: no agent CLI on it
 
 
 def tour_commands() -> list[list[str]]:
@@ -46,7 +46,7 @@ def run_tour(tmp_path: Path) -> tuple[Path, dict[str, subprocess.CompletedProces
     """Run the tour in `tmp_path`; returns the project folder and each speckit step's result."""
     cwd = tmp_path
     results: dict[str, subprocess.CompletedProcess[str]] = {}
-    env = {**GIT_ENV, **NO_CLI_PATH}
+    env = GIT_ENV  # --scripted looks for no agent CLI, so PATH may hold them or not
     for words in tour_commands():
         if words[0] == "cd":
             cwd = cwd / words[1]
