@@ -14,9 +14,10 @@ def _echoed(out: str) -> list[list[str]]:
     return [shlex.split(line[2:]) for line in out.splitlines() if line.startswith("$ ")]
 
 
-def test_demo_halts_once_then_completes(cli: CliRunner, tmp_path: Path) -> None:
-    target = tmp_path / "demo"
-    result = cli("demo", "--dir", str(target), timeout=300)
+def test_demo_halts_once_then_completes_and_keeps_its_workspace(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    result = cli("demo", env={"TMPDIR": str(tmp_path)}, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "HALTED at plan: conflict" in out
@@ -24,28 +25,19 @@ def test_demo_halts_once_then_completes(cli: CliRunner, tmp_path: Path) -> None:
     assert "pipeline completed from plan" in out
     assert "gemini, claude, gpt_pro" in out, "the demo says which agents answered"
     assert "agent CLIs not on PATH" not in out, "the demo needs no agent CLI: no warning"
-    assert (target / "evidence" / "pipeline").is_dir()
-    spec = next((target / "docs").iterdir()).name
-    assert (
-        len(list((target / "evidence" / "consensus" / spec).glob("spec-unlock_*_synthesis.json")))
-        == 1
-    )
+    # the workspace is kept in a new temporary folder, and the demo says where
+    tail = out.splitlines()[-6:]
+    evidence = Path(next(line for line in tail if "#   evidence:" in line).split(":", 1)[1].strip())
+    assert evidence.is_relative_to(tmp_path)
+    assert (evidence / "pipeline").is_dir(), "the evidence the demo points at exists"
+    spec = next((evidence / "consensus").iterdir())
+    assert len(list(spec.glob("spec-unlock_*_synthesis.json"))) == 1
     # every echoed command can be pasted into a shell: quotes are kept
     commands = _echoed(out)
     assert ["speckit", "new", "Add rate limiting to the login endpoint", "--area", "AUTH"] in (
         commands
     )
-    assert ["cd", str(target)] in commands
-    assert f"remove it:   rm -rf {target}" in out
-
-
-def test_demo_keeps_its_workspace_and_says_how_to_remove_it(cli: CliRunner, tmp_path: Path) -> None:
-    result = cli("demo", env={"TMPDIR": str(tmp_path)}, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    tail = result.stdout.splitlines()[-6:]
-    evidence = Path(next(line for line in tail if "#   evidence:" in line).split(":", 1)[1].strip())
-    assert (evidence / "pipeline").is_dir(), "the evidence the demo points at exists"
-    assert evidence.is_relative_to(tmp_path)
+    assert ["cd", str(evidence.parent)] in commands
     remove = next(line for line in tail if "remove it:" in line).split("remove it:")[1]
     assert shlex.split(remove)[:2] == ["rm", "-rf"]
     subprocess.run(shlex.split(remove), check=True)
