@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from speckit.demo import demo_config_text
+from speckit.demo import DEMO_SCRIPT, demo_config_text
 from speckit.scaffold import init_workspace
 from speckit.specs.documents import create_spec
 from speckit.workspace import Workspace
@@ -60,7 +60,7 @@ def _timed(command: list[str], cwd: Path) -> tuple[float, float]:
 def _workspace(root: Path) -> str:
     init_workspace(root, which=lambda _n: None)
     (root / "speckit.toml").write_text(demo_config_text())
-    (root / "demo-agents.toml").write_text(SCRIPT)
+    (root / DEMO_SCRIPT).write_text(SCRIPT)
     spec_id, _ = create_spec(Workspace(root), "Benchmark spec")
     if shutil.which("git"):
         subprocess.run(["git", "init", "-q"], cwd=root, check=True)

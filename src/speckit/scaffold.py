@@ -19,6 +19,8 @@ from speckit.workspace import CACHE_DIR, CONFIG_FILE, TRACKER_FILE
 DOC_TEMPLATES = ("spec.md", "plan.md", "tasks.md")
 GITIGNORE_LINE = f"{CACHE_DIR}/"
 AGENT_CLIS = {"gemini": "gemini", "claude": "claude", "codex": "codex"}
+SCRIPTED_FILE = "scripted-agents.toml"  # the answers of the `init --scripted` roster
+LOCAL_INSTALL = "pip install -e '.[local]' in the speckit source folder"
 
 
 @dataclass
@@ -29,16 +31,24 @@ class InitReport:
     updated: list[str] = field(default_factory=list)
     agents_found: dict[str, bool] = field(default_factory=dict)
     local_roster: bool = False
+    scripted_roster: bool = False
 
 
-def render_config(found: dict[str, bool], local: bool = False) -> str:
+def render_config(found: dict[str, bool], local: bool = False, scripted: bool = False) -> str:
     """The commented speckit.toml, enabling each CLI agent only if its CLI was found.
 
     With `local`, three llama.cpp agents are added and every stage uses them: the
-    roster for a machine with no agent CLI but the speckit[local] extra.
+    roster for a machine with no agent CLI but the speckit[local] extra. With
+    `scripted`, the CLI agents are replaced by scripted agents of the same names
+    that answer from scripted-agents.toml: the flow can be tried with nothing
+    installed.
     """
     flags = {f"{name}_enabled": "true" if found.get(name) else "false" for name in AGENT_CLIS}
     text = Template(read_data_text("templates", "workspace", "speckit.toml")).substitute(flags)
+    if scripted:
+        first, examples = text.index("[agents.gemini]"), text.index("# An OpenAI-compatible")
+        roster = read_data_text("templates", "workspace", "scripted-roster.toml")
+        return text[:first] + roster + "\n" + text[examples:]
     if not local:
         return text
     from speckit.agents.local_roster import local_roster_toml
@@ -69,16 +79,21 @@ def wants_local_roster(found: dict[str, bool]) -> bool:
 
 
 def init_workspace(
-    root: Path, which: Callable[[str], str | None] = shutil.which, local: bool | None = None
+    root: Path,
+    which: Callable[[str], str | None] = shutil.which,
+    local: bool | None = None,
+    scripted: bool = False,
 ) -> InitReport:
     """Create every workspace file that does not exist yet under `root`.
 
     `local` forces the local-model roster on or off (default: when no CLI is found
-    and speckit[local] is installed).
+    and speckit[local] is installed). `scripted` writes the scripted roster and its
+    answers instead; no CLI is looked for, since none is used.
     """
     root.mkdir(parents=True, exist_ok=True)
-    report = InitReport(root=root.resolve())
-    report.agents_found = {name: which(cli) is not None for name, cli in AGENT_CLIS.items()}
+    report = InitReport(root=root.resolve(), scripted_roster=scripted)
+    if not scripted:
+        report.agents_found = {name: which(cli) is not None for name, cli in AGENT_CLIS.items()}
 
     def write(relative: str, content: str) -> None:
         target = root / relative
@@ -96,8 +111,12 @@ def init_workspace(
         target.mkdir(parents=True)
         report.created.append(relative + "/")
 
-    report.local_roster = wants_local_roster(report.agents_found) if local is None else local
-    write(CONFIG_FILE, render_config(report.agents_found, local=report.local_roster))
+    if scripted:
+        write(CONFIG_FILE, render_config({}, scripted=True))
+        write(SCRIPTED_FILE, read_data_text("templates", "workspace", SCRIPTED_FILE))
+    else:
+        report.local_roster = wants_local_roster(report.agents_found) if local is None else local
+        write(CONFIG_FILE, render_config(report.agents_found, local=report.local_roster))
     write(TRACKER_FILE, read_data_text("templates", "workspace", "SPEC.md"))
     for name in DOC_TEMPLATES:
         write(f"templates/{name}", read_data_text("templates", name))

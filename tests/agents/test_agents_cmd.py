@@ -51,7 +51,7 @@ def _rows(stdout: str) -> dict[str, dict[str, object]]:
 
 def test_list_reports_found_and_not_found(cli: CliRunner, tmp_path: Path) -> None:
     root = _workspace(tmp_path)
-    path = install_fake_clis(tmp_path / "bin", {"claude": "success"})
+    path = install_fake_clis(tmp_path / "bin", {"claude": FakeCase()})  # only --version
     done = cli("agents", "list", "--json", cwd=root, env={"PATH": path})
     assert done.returncode == 0, done.stderr
     rows = _rows(done.stdout)
@@ -95,7 +95,7 @@ def test_check_exit_1_when_an_enabled_cli_is_missing_or_broken(
 ) -> None:
     root = _workspace(tmp_path)
     bin_dir = tmp_path / "bin"
-    path = install_fake_clis(bin_dir, {"claude": "success", "codex": "success"})
+    path = install_fake_clis(bin_dir, {"claude": FakeCase(), "codex": FakeCase()})
     broken = bin_dir / "gemini"
     broken.write_text("#!/bin/sh\necho 'node: bad option' >&2\nexit 9\n")
     broken.chmod(0o755)

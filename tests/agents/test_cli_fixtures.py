@@ -213,6 +213,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
 }
 
 
+@pytest.mark.shared(AGENT_CLI_FIXTURES)
 def test_every_fixture_case_has_an_expectation() -> None:
     cases = {(cli, name) for cli, names in CASES.items() for name in names}
     assert cases == set(EXPECTED)
@@ -268,6 +269,7 @@ def test_fixture_is_read_into_the_right_result(
 
 
 @pytest.mark.parametrize("cli", ["claude", "gemini", "codex"])
+@pytest.mark.shared(AGENT_CLI_FIXTURES)
 def test_raw_stdout_is_kept_byte_for_byte(cli: str, fake_bin: Path, tmp_path: Path) -> None:
     request = make_request(make_agent(cli), tmp_path)
     result = run(run_agent(request))
@@ -286,6 +288,7 @@ def test_gemini_error_json_from_stderr_is_kept_next_to_stdout(
     assert '"code": 401' in stderr.read_text()
 
 
+@pytest.mark.shared(AGENT_CLI_FIXTURES)
 def test_prompt_goes_on_stdin_with_each_tools_arguments(fake_bin: Path, tmp_path: Path) -> None:
     prompt = "PLAN the SPEC.\n" + "context line\n" * 20_000  # 260 kB: too long for one argv item
     for cli, model in (
@@ -339,6 +342,7 @@ def test_codex_gets_a_writable_sandbox_only_when_the_stage_writes(
     assert sandboxes == ["workspace-write", "read-only"]
 
 
+@pytest.mark.shared(AGENT_CLI_FIXTURES)
 def test_codex_usage_is_priced_by_the_library_or_the_override(
     fake_bin: Path, tmp_path: Path
 ) -> None:
@@ -353,6 +357,7 @@ def test_codex_usage_is_priced_by_the_library_or_the_override(
     assert result.cost_usd == pytest.approx((116 * 1.0 + 7 * 0.1 + 45 * 10.0) / 1e6)
 
 
+@pytest.mark.shared(AGENT_CLI_FIXTURES)
 def test_gemini_prices_router_and_main_model_separately(fake_bin: Path, tmp_path: Path) -> None:
     result = run(run_agent(make_request(make_agent("gemini"), tmp_path)))
     assert result.cost_source == "priced"
@@ -363,6 +368,7 @@ def test_gemini_prices_router_and_main_model_separately(fake_bin: Path, tmp_path
     assert flat.cost_usd == pytest.approx((246 * 2.0 + 96 * 4.0) / 1e6)
 
 
+@pytest.mark.shared(AGENT_CLI_FIXTURES)
 def test_claude_reported_cost_wins_over_an_override(fake_bin: Path, tmp_path: Path) -> None:
     agent = make_agent("claude", price=PriceOverride(input_per_mtok=100.0, output_per_mtok=100.0))
     result = run(run_agent(make_request(agent, tmp_path)))

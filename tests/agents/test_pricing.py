@@ -23,11 +23,26 @@ def test_override_wins_over_the_library() -> None:
     assert cost == pytest.approx((900 * 2.0 + 100 * 0.5 + 500 * 10.0) / 1e6)
 
 
+def _library_rates(model: str, provider: str) -> tuple[float, float, float]:
+    """The price library's own (input, cache read, output) USD per million tokens.
+
+    Read from the installed genai-prices, so a release that changes a list price
+    changes the expected figure with it instead of breaking the test.
+    """
+    from genai_prices import Usage as LibUsage
+    from genai_prices import calc_price
+
+    rates = calc_price(LibUsage(input_tokens=1), model, provider_id=provider).model_price
+    return float(rates.input_mtok), float(rates.cache_read_mtok), float(rates.output_mtok)
+
+
 def test_library_prices_a_known_model_and_refuses_an_unknown_one() -> None:
     cost, source = cost_of(USAGE, "gpt-4o", provider="openai")
     assert source == "priced"
-    # gpt-4o list price: $2.50 input, $1.25 cached input, $10 output per million tokens
-    assert cost == pytest.approx((900 * 2.5 + 100 * 1.25 + 500 * 10) / 1e6)
+    # 1000 input tokens of which 100 are cache reads; 500 output tokens (50 of them reasoning)
+    rate_in, rate_cached, rate_out = _library_rates("gpt-4o", "openai")
+    assert rate_cached < rate_in, "cached input must be priced at its own, lower rate"
+    assert cost == pytest.approx((900 * rate_in + 100 * rate_cached + 500 * rate_out) / 1e6)
     assert cost_of(USAGE, "no-such-model-xyz") == (None, "unknown")
     assert cost_of(USAGE, "") == (None, "unknown")
 

@@ -15,13 +15,16 @@ import pytest
 from speckit.agents.process import MEMORY_CAP, live_groups
 from speckit.agents.runner import is_available, run_agent
 from tests.agents.conftest import make_agent, make_request, pid_gone, run, wait_for
-from tests.fakes import FakeCase, fixture_case, install_fake_clis, set_case
+from tests.fakes import HANG, FakeCase, install_fake_clis, set_case
+
+
+def _hanging(pid_file: Path) -> FakeCase:
+    """A tool that starts a child, prints a line and never exits (needs no shared fixture)."""
+    return FakeCase(stderr_text="retrying...\n", exit_code=HANG, grandchild_pid_file=str(pid_file))
 
 
 def _hang_with_grandchild(fake_bin: Path, cli: str, pid_file: Path) -> None:
-    case = fixture_case(cli, "killed-by-timeout")
-    case.grandchild_pid_file = str(pid_file)
-    set_case(fake_bin, cli, case)
+    set_case(fake_bin, cli, _hanging(pid_file))
 
 
 def test_timeout_kills_the_whole_process_group(fake_bin: Path, tmp_path: Path) -> None:
@@ -62,9 +65,7 @@ def test_ctrl_c_in_the_sync_runner_kills_every_agent(tmp_path: Path) -> None:
     pid_files = [tmp_path / "claude.pid", tmp_path / "gemini.pid"]
     cases = {}
     for cli, pid_file in zip(("claude", "gemini"), pid_files, strict=True):
-        case = fixture_case(cli, "killed-by-timeout")
-        case.grandchild_pid_file = str(pid_file)
-        cases[cli] = case
+        cases[cli] = _hanging(pid_file)
     path = install_fake_clis(bin_dir, cases)
     script = textwrap.dedent(
         f"""
@@ -159,9 +160,8 @@ def test_huge_output_is_kept_on_disk_and_capped_in_memory(fake_bin: Path, tmp_pa
 
 def test_a_finished_tool_leaves_no_background_child(fake_bin: Path, tmp_path: Path) -> None:
     pid_file = tmp_path / "bg.pid"
-    case = fixture_case("claude", "success")
-    case.grandchild_pid_file = str(pid_file)
-    set_case(fake_bin, "claude", case)
+    case = FakeCase(stdout_text='{"ok": true}\n', grandchild_pid_file=str(pid_file))
+    set_case(fake_bin, "claude", case)  # claude's text output format
     result = run(run_agent(make_request(make_agent("claude", timeout=30), tmp_path)))
     assert result.status == "ok"
     assert wait_for(lambda: pid_gone(int(pid_file.read_text())))

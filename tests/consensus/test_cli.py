@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from speckit.consensus.synthesis import synthesize
 from speckit.evidence.bundle import BundlePaths, write_bundle
 from speckit.evidence.jsonl import read_lines
@@ -168,6 +170,7 @@ def test_telemetry_off_for_override(cli: CliRunner, workspace: Path) -> None:
     assert paths.telemetry is not None and len(read_lines(paths.telemetry)) == 1
 
 
+@pytest.mark.shared(ORIGIN_CONSENSUS)
 def test_rejudge_origin_kit025_plan_is_degraded(cli: CliRunner, tmp_path: Path) -> None:
     folder = tmp_path / KIT025.name
     folder.mkdir()
@@ -186,6 +189,7 @@ def test_rejudge_origin_kit025_plan_is_degraded(cli: CliRunner, tmp_path: Path) 
     assert not any(line.startswith("  conflict:") for line in lines)
 
 
+@pytest.mark.shared(ORIGIN_CONSENSUS)
 def test_rejudge_judges_every_origin_bundle(cli: CliRunner) -> None:
     done = cli("consensus", "rejudge", str(ORIGIN_CONSENSUS), "--json")
     assert done.returncode == 0, done.stderr

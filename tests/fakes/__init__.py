@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import AGENT_CLI_FIXTURES
+from tests.conftest import AGENT_CLI_FIXTURES, require_shared
 
 HANG = -1  # exit_code value meaning "never exit on your own"
 
@@ -185,18 +185,27 @@ def fixture_case(cli: str, name: str) -> FakeCase:
     return FakeCase(**asdict(CASES[cli][name]))
 
 
-def _case_json(case: FakeCase) -> dict[str, Any]:
+def _case_json(case: FakeCase, need_fixtures: bool) -> dict[str, Any]:
     data = asdict(case)
     for key in ("stdout", "stderr"):
         if data[key]:
-            data[key] = str(AGENT_CLI_FIXTURES / data[key])
+            path = AGENT_CLI_FIXTURES / data[key]
+            if need_fixtures:  # name the folder when it is absent, else the missing file
+                require_shared(AGENT_CLI_FIXTURES)
+                require_shared(path)
+            data[key] = str(path)
     return data
 
 
-def set_case(bin_dir: Path, cli: str, case: FakeCase | str) -> None:
-    """Make the fake `cli` in `bin_dir` behave as `case` (a FakeCase or a fixture case name)."""
+def set_case(bin_dir: Path, cli: str, case: FakeCase | str, *, need_fixtures: bool = True) -> None:
+    """Make the fake `cli` in `bin_dir` behave as `case` (a FakeCase or a fixture case name).
+
+    A case that replays a fixture file skips the test when the shared fixtures are
+    absent, unless `need_fixtures` is False (a default the test may never run).
+    """
     chosen = fixture_case(cli, case) if isinstance(case, str) else case
-    (bin_dir / f"{cli}.case.json").write_text(json.dumps(_case_json(chosen)), encoding="utf-8")
+    data = _case_json(chosen, need_fixtures)
+    (bin_dir / f"{cli}.case.json").write_text(json.dumps(data), encoding="utf-8")
 
 
 def install_fake_clis(
@@ -218,7 +227,8 @@ def install_fake_clis(
         script = bin_dir / cli
         script.write_text(_SCRIPT.format(python=sys.executable), encoding="utf-8")
         script.chmod(0o755)
-        set_case(bin_dir, cli, case)
+        # the default cases only matter to a test that runs them (it carries the shared mark)
+        set_case(bin_dir, cli, case, need_fixtures=cases is not None)
     return os.pathsep.join([str(bin_dir), os.environ.get("PATH", "/usr/bin:/bin")])
 
 

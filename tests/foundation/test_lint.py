@@ -68,6 +68,7 @@ def test_wrong_header_is_one_finding(tmp_path: Path) -> None:
     assert "| Order | Task ID | Title | Status |" in findings[0].message
 
 
+@pytest.mark.shared(ORIGIN)
 def test_origin_tracker_reports_only_missing_paths(cli: CliRunner) -> None:
     result = cli("lint", str(ORIGIN / "SPEC.md"), "--format", "json")
     assert result.returncode == 1
@@ -82,6 +83,7 @@ def test_origin_tracker_reports_only_missing_paths(cli: CliRunner) -> None:
     assert not any("docs/SPEC-KIT-DEMO/spec.md" in f["message"] for f in findings)
 
 
+@pytest.mark.shared(ORIGIN)
 def test_origin_text_format(cli: CliRunner) -> None:
     result = cli("lint", str(ORIGIN))
     first = result.stdout.splitlines()[0]
@@ -109,6 +111,7 @@ def test_tasks_md_rules(cli: CliRunner, workspace: Path) -> None:
     assert any(":6: task-status:" in line and "'Doing'" in line for line in lines)
 
 
+@pytest.mark.shared(ORIGIN)
 def test_origin_tasks_md_is_clean(tmp_path: Path) -> None:
     from speckit.specs.lint import lint_tasks_file
 
@@ -130,6 +133,7 @@ def test_no_table(cli: CliRunner, tmp_path: Path) -> None:
     assert result.returncode == 1 and "table-missing" in result.stdout
 
 
+@pytest.mark.shared(ORIGIN)
 def test_lint_of_copied_origin_after_adding_paths_is_clean(cli: CliRunner, tmp_path: Path) -> None:
     copy = tmp_path / "origin"
     shutil.copytree(ORIGIN, copy)

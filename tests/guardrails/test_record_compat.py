@@ -111,6 +111,7 @@ def _origin_records() -> list[tuple[str, dict[str, Any]]]:
     return records
 
 
+@pytest.mark.shared(ORIGIN_RECORDS)
 def test_the_port_accepts_the_earlier_systems_own_records() -> None:
     records = _origin_records()
     assert {stage for stage, _ in records} == set(STAGES)
@@ -122,6 +123,7 @@ def _field_names(record: dict[str, Any]) -> set[str]:
     return set(record) - {"policy"}
 
 
+@pytest.mark.shared(ORIGIN_RECORDS)
 def test_our_records_keep_every_earlier_field(repo: Repo) -> None:
     origin = {stage: record for stage, record in _origin_records()}
     for stage in STAGES:

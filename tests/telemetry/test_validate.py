@@ -21,12 +21,14 @@ BAD = DEMO / "spec-plan_2025-10-05T01:21:02Z_telemetry.jsonl"
 GUARDRAILS = EVIDENCE / "commands" / "SPEC-KIT-DEMO"
 
 
+@pytest.mark.shared(EVIDENCE)
 def test_origin_stub_run_line_is_valid(cli: CliRunner) -> None:
     done = cli("telemetry", "validate", str(GOOD))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == "checked 1 records in 1 files: all valid\n"
 
 
+@pytest.mark.shared(EVIDENCE)
 def test_origin_placeholder_line_is_malformed_and_named(cli: CliRunner) -> None:
     done = cli("telemetry", "validate", str(BAD))
     assert done.returncode == 1
@@ -35,6 +37,7 @@ def test_origin_placeholder_line_is_malformed_and_named(cli: CliRunner) -> None:
     assert "${timestamp_run}" in first and "${prompt_version}" in first
 
 
+@pytest.mark.shared(EVIDENCE)
 def test_whole_origin_evidence_reports_only_the_known_bad_records(cli: CliRunner) -> None:
     done = cli("telemetry", "validate", str(EVIDENCE))
     assert done.returncode == 1
@@ -52,6 +55,7 @@ def test_whole_origin_evidence_reports_only_the_known_bad_records(cli: CliRunner
     assert "not valid JSON (Expecting ',' delimiter, column 111)" in done.stdout
 
 
+@pytest.mark.shared(EVIDENCE)
 def test_valid_guardrail_records_pass(cli: CliRunner, tmp_path: Path) -> None:
     folder = tmp_path / "evidence" / "commands" / "SPEC-KIT-DEMO"
     folder.mkdir(parents=True)
@@ -63,6 +67,7 @@ def test_valid_guardrail_records_pass(cli: CliRunner, tmp_path: Path) -> None:
     assert f"checked {len(good)} records in {len(good)} files" in done.stderr + done.stdout
 
 
+@pytest.mark.shared(EVIDENCE)
 def test_guardrail_stage_fields_are_checked() -> None:
     record = json.loads(
         (GUARDRAILS / "spec-implement_2025-10-04T14:02:09Z-284428793.json").read_text()
@@ -75,6 +80,7 @@ def test_guardrail_stage_fields_are_checked() -> None:
     assert any(p.startswith("checks[0].status") for p in problems)
 
 
+@pytest.mark.shared(EVIDENCE)
 def test_torn_tail_is_reported_and_skipped(cli: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "spec-plan_2026-01-01T00:00:00Z_telemetry.jsonl"
     path.write_bytes(GOOD.read_bytes() + GOOD.read_bytes()[:500])
@@ -91,6 +97,7 @@ def test_missing_path_is_one_line_error(cli: CliRunner, tmp_path: Path) -> None:
     assert done.stderr.strip() == f"speckit: error: {tmp_path / 'nope'}: no such file or folder"
 
 
+@pytest.mark.shared(EVIDENCE)
 def test_type_and_enum_problems_name_the_field() -> None:
     record = json.loads(GOOD.read_text())
     record["consensus"]["agents"][1]["prompt_tokens"] = "120"
@@ -100,6 +107,7 @@ def test_type_and_enum_problems_name_the_field() -> None:
     assert any(p.startswith("consensus.status 'fine' is not one of") for p in problems)
 
 
+@pytest.mark.shared(EVIDENCE)
 def test_published_schemas_agree_with_the_fast_validator(cli: CliRunner) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     done = cli("telemetry", "schema")
@@ -130,6 +138,7 @@ def test_telemetry_switch() -> None:
         telemetry_enabled(True, {"SPEC_KIT_TELEMETRY_ENABLED": "maybe"})
 
 
+@pytest.mark.shared(EVIDENCE)
 def test_odd_lines_are_reported_not_crashed(tmp_path: Path) -> None:
     from speckit.telemetry.validate import validate_jsonl
 
@@ -188,6 +197,7 @@ def test_fast_path_and_detailed_check_agree_on_speckit_records(tmp_path: Path) -
     ]
 
 
+@pytest.mark.shared(EVIDENCE)
 def test_validate_defaults_to_the_workspace_evidence(cli: CliRunner, workspace: Path) -> None:
     target = workspace / "evidence" / "consensus" / "SPEC-KIT-DEMO"
     target.mkdir(parents=True)

@@ -1,7 +1,9 @@
-"""`speckit demo`: the pipeline on a sample SPEC in a throw-away workspace."""
+"""`speckit demo`: the pipeline on a sample SPEC in a workspace that is kept to look at."""
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,23 +15,50 @@ import click
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Build the demo workspace here and keep it (default: a temporary folder, removed).",
+    help="Build the demo workspace in this new folder (default: a new temporary folder).",
+)
+@click.option(
+    "--cleanup",
+    is_flag=True,
+    help="Remove the demo workspace when the demo ends (default: keep it and say where).",
 )
 @click.pass_context
-def demo(ctx: click.Context, directory: Path | None) -> None:
+def demo(ctx: click.Context, directory: Path | None, cleanup: bool) -> None:
     """Run the offline demo: init, new, auto halting on a conflict, auto clean, status.
 
-    Uses scripted agents (no network, no agent CLI, no API key). Exit 0 when
-    the demo behaved as expected: one halt (exit 2), then a clean run (exit 0).
+    Uses scripted agents (no network, no agent CLI, no API key). The workspace
+    is kept, with its evidence, unless --cleanup. Exit 0 when the demo behaved
+    as expected: one halt (exit 2), then a clean run (exit 0).
     """
     from speckit.demo import run_demo
+    from speckit.errors import UsageError
 
     if directory is not None:
+        if cleanup:
+            raise UsageError("--dir keeps the demo workspace and --cleanup removes it: give one")
         if directory.exists() and any(directory.iterdir()):
-            from speckit.errors import UsageError
-
             raise UsageError(f"{directory} is not empty; give a new folder to --dir")
-        ctx.exit(run_demo(directory.resolve(), click.echo))
-    with tempfile.TemporaryDirectory(prefix="speckit-demo-") as temp:
-        code = run_demo(Path(temp) / "demo", click.echo)
+        top = directory.resolve()
+        root = top
+    else:
+        top = Path(tempfile.mkdtemp(prefix="speckit-demo-"))
+        root = top / "demo"
+    try:
+        code = run_demo(root, click.echo)
+    finally:
+        if cleanup:
+            shutil.rmtree(top, ignore_errors=True)
+    if cleanup:
+        click.echo("\n# the demo workspace was removed (--cleanup); without it, it is kept")
+    else:
+        _say_kept(root, top)
     ctx.exit(code)
+
+
+def _say_kept(root: Path, top: Path) -> None:
+    """Where the workspace is, how to look at it and how to remove it (copy-pasteable)."""
+    click.echo(f"\n# the demo workspace is kept, with its evidence: {root}")
+    click.echo(f"#   look around: cd {shlex.quote(str(root))} && speckit status")
+    click.echo(f"#   evidence:    {root / 'evidence'}")
+    click.echo(f"#   remove it:   rm -rf {shlex.quote(str(top))}")
+    click.echo("# try the flow on your own SPEC: speckit init --scripted myproject")
