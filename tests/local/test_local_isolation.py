@@ -1,8 +1,10 @@
 """The local model runs in a child process: its crash fails an agent, never speckit.
 
-The crashes are real signals: the worker's test hook (`SPECKIT_TEST_LOCAL_WORKER_CRASH`)
-makes it kill itself with SIGILL or SIGSEGV once the prompt has been evaluated (as a
-llama.cpp built for another CPU does) or while loading the model.
+The crashes are real signals, raised inside llama-cpp-python itself by the test-only
+`crash_hook/sitecustomize.py` (on PYTHONPATH): the process running
+`Llama.create_chat_completion` (or `Llama.__init__`) kills itself with SIGILL or SIGSEGV,
+as a llama.cpp built for another CPU does. With the model in speckit's own process (the
+design before the worker), the same hook kills `speckit run plan` itself.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from speckit.agents.llama_cpp import packaged_model_path
 from speckit.agents.local_client import WorkerCrashed, close_workers, live_workers, worker_for
-from speckit.agents.local_protocol import TEST_CRASH_ENV, GenerateRequest
+from speckit.agents.local_protocol import GenerateRequest
 from speckit.agents.local_roster import local_roster_toml
 from speckit.agents.request import AgentRequest
 from speckit.agents.runner import run_stage_agents
@@ -29,6 +32,18 @@ from tests.conftest import CliRunner
 from tests.local.conftest import TEST_ARGS, make_workspace, needs_local
 
 PLAN_PROMPT = "Plan the work: rate limit POST /login to 5 failed attempts per 15 minutes."
+CRASH_HOOK = Path(__file__).parent / "crash_hook"
+
+
+def crash_env(setting: str) -> dict[str, str]:
+    """Environment that makes llama_cpp die of `setting` ("SIGILL", "SIGSEGV@load"...)."""
+    path = os.pathsep.join(p for p in (str(CRASH_HOOK), os.environ.get("PYTHONPATH")) if p)
+    return {"SPECKIT_TEST_LLAMA_CRASH": setting, "PYTHONPATH": path}
+
+
+def set_crash(monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
+    for name, value in crash_env(setting).items():
+        monkeypatch.setenv(name, value)
 
 
 def gone(pid: int) -> bool:
@@ -81,13 +96,14 @@ def fresh_workers() -> object:
     close_workers()
 
 
+@needs_local
+@pytest.mark.local
 def test_a_worker_that_dies_while_loading_is_a_crash_with_the_signal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Dies before it imports llama_cpp, so this runs without speckit[local] too.
-    monkeypatch.setenv(TEST_CRASH_ENV, "SIGSEGV@load")
-    model = tmp_path / "model.gguf"
-    model.write_bytes(b"GGUF")
+    set_crash(monkeypatch, "SIGSEGV@load")
+    model = packaged_model_path()
+    assert model is not None
     worker = worker_for(model, 512)
     call = GenerateRequest(1, "", "hello", 8, 0.2, 1, 1.1)
     with pytest.raises(WorkerCrashed) as caught:
@@ -103,7 +119,7 @@ def test_a_worker_that_dies_while_loading_is_a_crash_with_the_signal(
 def test_a_crash_while_generating_fails_the_agent_and_the_next_call_reloads(
     sig: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(TEST_CRASH_ENV, sig)
+    set_crash(monkeypatch, sig)
     agent = local_agent()
     result = asyncio.run(run_stage_agents([plan_request(agent, tmp_path)]))[0]
     assert result.status == "failed"
@@ -114,7 +130,7 @@ def test_a_crash_while_generating_fails_the_agent_and_the_next_call_reloads(
     assert report.startswith(f"local model crashed: {sig} while generating")
     assert f"worker exit status: -{int(signal.Signals[sig])}" in report
     # speckit (this process) lives on; without the hook the next call loads a fresh worker.
-    monkeypatch.delenv(TEST_CRASH_ENV)
+    monkeypatch.delenv("SPECKIT_TEST_LLAMA_CRASH")
     again = asyncio.run(run_stage_agents([plan_request(agent, tmp_path)]))[0]
     assert again.status in ("ok", "invalid"), again.error
     assert (again.usage.output_tokens or 0) > 0
@@ -182,7 +198,7 @@ def test_run_plan_survives_a_crashing_model_with_a_degraded_verdict(
 ) -> None:
     root = tmp_path / "ws"
     spec_id = make_workspace(root, local_roster_toml(timeout=120, args=TEST_ARGS))
-    run = cli("run", "plan", spec_id, cwd=root, env={TEST_CRASH_ENV: sig}, timeout=170)
+    run = cli("run", "plan", spec_id, cwd=root, env=crash_env(sig), timeout=170)
     assert run.returncode == 3, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     crashed = [line for line in run.stderr.splitlines() if "local_a failed" in line]
@@ -229,7 +245,7 @@ def test_agents_check_shows_a_crashing_build_as_one_line(
 ) -> None:
     root = tmp_path / "ws"
     make_workspace(root, local_roster_toml(args=TEST_ARGS))
-    result = cli("agents", "check", cwd=root, env={TEST_CRASH_ENV: hook})
+    result = cli("agents", "check", cwd=root, env=crash_env(hook))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     during = "loading the model" if hook.endswith("@load") else "generating"

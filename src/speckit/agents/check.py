@@ -94,6 +94,8 @@ async def check_agents(
 ) -> list[AgentStatusRow]:
     """The roster, with every found agent's version command (or local model) run concurrently."""
     rows = roster(config, workdir)
+    # Agents on the same model and settings (the local roster) share one load and one probe.
+    probes: dict[tuple[str, tuple[str, ...]], asyncio.Task[tuple[bool, str]]] = {}
 
     async def one(row: AgentStatusRow) -> None:
         if not row.found:
@@ -103,7 +105,10 @@ async def check_agents(
         if agent.driver == "llama_cpp":
             from speckit.agents.llama_cpp import probe
 
-            row.usable, version = await probe(agent, workdir)
+            key = (agent.model_path or "packaged", tuple(agent.args))
+            if key not in probes:
+                probes[key] = asyncio.create_task(probe(agent, workdir))
+            row.usable, version = await probes[key]
         else:
             row.usable, version = await _version(agent, workdir, timeout)
         if row.usable:

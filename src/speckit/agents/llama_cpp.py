@@ -230,7 +230,8 @@ async def probe(agent: AgentConfig, workdir: Path) -> tuple[bool, str]:
     except ValueError as exc:
         return False, str(exc)
     settings = replace(settings, max_tokens=min(settings.max_tokens, PROBE_TOKENS))
-    request = AgentRequest(agent, PROBE_PROMPT, workdir, workdir, schema=stage_schema("plan"))
+    plain = agent.model_copy(update={"system_prompt": None})  # the model, not one agent's voice
+    request = AgentRequest(plain, PROBE_PROMPT, workdir, workdir, schema=stage_schema("plan"))
     worker = worker_for(path, settings.n_ctx, settings.n_threads)
     started = time.perf_counter()
     try:

@@ -16,10 +16,6 @@ import signal
 from dataclasses import asdict, dataclass
 from typing import Any
 
-# Test hook, read only by the worker: "SIGILL" or "SIGSEGV@load" makes the worker kill itself
-# with that signal while generating (default) or while loading, as a broken native build would.
-TEST_CRASH_ENV = "SPECKIT_TEST_LOCAL_WORKER_CRASH"
-
 _SIGNAL_HINTS = {
     "SIGILL": "an illegal CPU instruction: llama.cpp was built for another CPU; "
     "reinstall llama-cpp-python with the portable build (see README)",

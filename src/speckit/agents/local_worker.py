@@ -19,14 +19,12 @@ import importlib
 import os
 import queue
 import resource
-import signal
 import sys
 import threading
 import time
 from typing import IO, Any
 
 from speckit.agents.local_protocol import (
-    TEST_CRASH_ENV,
     GenerateRequest,
     Generation,
     decode,
@@ -49,7 +47,7 @@ def fit_prompt(llama: Any, prompt: str, budget: int) -> tuple[str, int | None]:
     return head + CUT_MARK, len(tokens)
 
 
-def generate(llama: Any, n_ctx: int, request: GenerateRequest, extra: dict[str, Any]) -> Generation:
+def generate(llama: Any, n_ctx: int, request: GenerateRequest) -> Generation:
     """One chat completion; the prompt is cut (from the end) so the answer still fits n_ctx."""
     system = request.system
     system_tokens = len(llama.tokenize(system.encode("utf-8"), add_bos=False)) if system else 0
@@ -59,8 +57,9 @@ def generate(llama: Any, n_ctx: int, request: GenerateRequest, extra: dict[str, 
     prompt, cut_from = fit_prompt(llama, request.prompt, budget)
     messages = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": prompt})
+    extra: dict[str, Any] = {}
     if request.response_format is not None:
-        extra = {**extra, "response_format": request.response_format}
+        extra["response_format"] = request.response_format
     started = time.perf_counter()
     response = llama.create_chat_completion(
         messages=messages,
@@ -84,32 +83,6 @@ def generate(llama: Any, n_ctx: int, request: GenerateRequest, extra: dict[str, 
         note=note,
         generate_ms=generate_ms,
     )
-
-
-def _test_crash() -> tuple[signal.Signals, str] | None:
-    """The signal and moment ("load" or "generate") of the test hook, when it is set."""
-    value = os.environ.get(TEST_CRASH_ENV, "").strip()
-    if not value:
-        return None
-    name, _sep, moment = value.partition("@")
-    return signal.Signals[name.upper()], moment or "generate"
-
-
-def _crash(sig: signal.Signals) -> None:
-    """Die of `sig` as a broken native build would (test hook only)."""
-    signal.signal(sig, signal.SIG_DFL)
-    os.kill(os.getpid(), sig)
-    time.sleep(5)  # the signal is delivered before this returns
-
-
-def _crash_processor(sig: signal.Signals) -> list[Any]:
-    """A llama-cpp-python logits processor that crashes once the prompt has been evaluated."""
-
-    def processor(_input_ids: Any, scores: Any) -> Any:
-        _crash(sig)
-        return scores
-
-    return [processor]
 
 
 def _protocol_stream() -> IO[bytes]:
@@ -152,9 +125,6 @@ def main(argv: list[str] | None = None) -> int:
     out = _protocol_stream()
     lines: queue.Queue[bytes] = queue.Queue()
     threading.Thread(target=_read_stdin, args=(lines,), daemon=True, name="stdin").start()
-    crash = _test_crash()
-    if crash is not None and crash[1] == "load":
-        _crash(crash[0])
     started = time.perf_counter()
     try:
         llama = _load(options.model, options.n_ctx, options.n_threads)
@@ -165,12 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     load_ms = int((time.perf_counter() - started) * 1000)
     ready = {"event": "ready", "version": f"llama-cpp-python {version}", "load_ms": load_ms}
     out.write(encode(ready))
-    extra = {"logits_processor": _crash_processor(crash[0])} if crash is not None else {}
     while True:
         message = decode(lines.get())
         request = GenerateRequest(**message)
         try:
-            reply = generation_message(request.id, generate(llama, options.n_ctx, request, extra))
+            reply = generation_message(request.id, generate(llama, options.n_ctx, request))
         except Exception as exc:  # llama.cpp decode errors become a failed answer, not a crash
             reply = {"id": request.id, "error": f"{type(exc).__name__}: {exc}"}
         out.write(encode(reply))
