@@ -140,13 +140,18 @@ def test_a_crash_while_generating_fails_the_agent_and_the_next_call_reloads(
 
 @needs_local
 @pytest.mark.local
-def test_a_timeout_kills_the_generating_worker(tmp_path: Path) -> None:
+def test_the_worker_outlives_one_event_loop_and_a_timeout_kills_it(tmp_path: Path) -> None:
     agent = local_agent()
     warm = asyncio.run(run_stage_agents([plan_request(agent, tmp_path)]))[0]
     assert warm.status in ("ok", "invalid"), warm.error
     [worker] = live_workers().values()
     pid = worker.pid
     assert pid is not None
+    # A second event loop (as `speckit auto` runs one per stage) reuses the loaded model.
+    other = plan_request(local_agent("local_b"), tmp_path)
+    second = asyncio.run(run_stage_agents([other]))[0]
+    assert second.status in ("ok", "invalid"), second.error
+    assert (worker.pid, worker.starts) == (pid, 1)
     slow = agent.model_copy(update={"timeout": 0.2, "args": [*TEST_ARGS, "max_tokens=1500"]})
     long_prompt = PLAN_PROMPT + " Explain every step at length." * 40
     request = plan_request(slow, tmp_path)
