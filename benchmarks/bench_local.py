@@ -5,10 +5,12 @@ Measures, with the packaged SmolLM2-135M-Instruct (Q4_1 GGUF):
    and constrained by the plan stage's grammar;
 2. the wall time of a plan stage with the local roster (two proposers, then the
    aggregator), proposers run in parallel (the runner's way) vs one after another.
-   The three agents share one loaded model whose calls are serialised by a lock,
-   so "parallel" cannot beat "one after another" by much: they share the CPU.
+   The three agents share one model, loaded in one worker process that runs
+   their calls in turn, so "parallel" cannot beat "one after another" by much.
 3. for comparison, the two proposers on two separately loaded model copies
-   (one thread each), which can really run at the same time.
+   (two worker processes, one thread each), which can really run at the same time.
+The speeds of 1. are measured in this process, the stage runs through the driver
+(model in its worker process, as `speckit run` does).
 Run:  python benchmarks/bench_local.py [--max-tokens N]
 """
 
@@ -24,13 +26,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from speckit.agents.llama_cpp import (
-    LocalSettings,
-    bounded_schema,
-    load_model,
-    loaded_models,
-    packaged_model_path,
-)
+from speckit.agents.llama_cpp import LocalSettings, bounded_schema, packaged_model_path
+from speckit.agents.local_client import live_workers
+from speckit.agents.local_protocol import GenerateRequest
 from speckit.agents.local_roster import LOCAL_AGENTS, local_extra_installed
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult
@@ -81,10 +79,18 @@ def roster(args: list[str]) -> list[AgentConfig]:
 def speeds(prompt: str, settings: LocalSettings) -> None:
     path = packaged_model_path()
     assert path is not None
+    from llama_cpp import Llama
+
     started = time.perf_counter()
-    model = load_model(path, settings.n_ctx, settings.n_threads)
+    threads = settings.n_threads or os.cpu_count() or 1
+    llama = Llama(
+        model_path=str(path),
+        n_ctx=settings.n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        verbose=False,
+    )
     print(f"model load: {time.perf_counter() - started:.2f} s ({path.name})")
-    llama = model.llama
     messages = [{"role": "user", "content": prompt}]
     llama.reset()
     started = time.perf_counter()
@@ -106,6 +112,7 @@ def speeds(prompt: str, settings: LocalSettings) -> None:
             seconds += time.perf_counter() - started
         rate = tokens / seconds
         print(f"generation, {label}: {tokens} tokens in {seconds:.2f} s = {rate:.1f} tokens/s")
+    llama.close()
 
 
 def stage_requests(
@@ -142,9 +149,10 @@ async def sequential(
 
 
 def forget() -> None:
-    """Drop every loaded model's cached prompt, so no run reuses an earlier run's evaluation."""
-    for path, n_ctx in loaded_models():
-        load_model(Path(path), n_ctx).llama.reset()
+    """Replace every worker's cached prompt, so no run reuses an earlier run's evaluation."""
+    for worker in live_workers().values():
+        call = GenerateRequest(worker.next_id(), "", "Hi.", 1, 0.2, 1, 1.0)
+        asyncio.run(worker.generate(call))
 
 
 def show(label: str, seconds: float, results: list[AgentResult]) -> None:

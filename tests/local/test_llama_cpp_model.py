@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
 
 from speckit.agents.llama_cpp import loaded_models, packaged_model_path
+from speckit.agents.local_client import live_workers
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult
 from speckit.agents.runner import run_stage_agents
@@ -72,6 +74,9 @@ def test_three_agents_share_one_model_and_answer_in_the_stage_schema(tmp_path: P
         key for key in loaded_models() if key[0] == str(model.resolve()) and key[1] == 2048
     ]
     assert len(same_file) == 1, "one loaded model serves all three agents"
+    worker = live_workers()[same_file[0]]
+    assert worker.pid is not None and worker.pid != os.getpid(), "the model runs in a child"
+    assert worker.starts == 1, "loaded once for the three agents"
 
 
 def test_long_prompt_is_cut_to_the_context_window_and_says_so(tmp_path: Path) -> None:

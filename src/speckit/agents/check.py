@@ -3,6 +3,9 @@
 `roster()` only looks (PATH, files, env vars); `check_agents()` also runs each
 installed CLI's `--version` in a short time box — enough to catch a broken
 install (wrong Node version, corrupt package) without spending a model call.
+A local model (`llama_cpp`) costs nothing to call, and a broken native build
+only shows when it really computes, so it is loaded and asked for a few tokens
+from a real prompt, in its worker process (a crash there is one line here).
 """
 
 from __future__ import annotations
@@ -89,14 +92,25 @@ async def _version(agent: AgentConfig, workdir: Path, timeout: float) -> tuple[b
 async def check_agents(
     config: Config, workdir: Path, timeout: float = VERSION_TIMEOUT
 ) -> list[AgentStatusRow]:
-    """The roster, with every found agent's version command run concurrently."""
+    """The roster, with every found agent's version command (or local model) run concurrently."""
     rows = roster(config, workdir)
+    # Agents on the same model and settings (the local roster) share one load and one probe.
+    probes: dict[tuple[str, tuple[str, ...]], asyncio.Task[tuple[bool, str]]] = {}
 
     async def one(row: AgentStatusRow) -> None:
         if not row.found:
             row.usable = False
             return
-        row.usable, version = await _version(config.agents[row.name], workdir, timeout)
+        agent = config.agents[row.name]
+        if agent.driver == "llama_cpp":
+            from speckit.agents.llama_cpp import probe
+
+            key = (agent.model_path or "packaged", tuple(agent.args))
+            if key not in probes:
+                probes[key] = asyncio.create_task(probe(agent, workdir))
+            row.usable, version = await probes[key]
+        else:
+            row.usable, version = await _version(agent, workdir, timeout)
         if row.usable:
             row.version = version or None
         else:

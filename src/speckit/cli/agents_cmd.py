@@ -77,13 +77,15 @@ def list_agents(ctx: click.Context, as_json: bool) -> None:
     type=click.FloatRange(min=0.1),
     default=10.0,
     show_default=True,
-    help="Seconds each `--version` may take.",
+    help="Seconds each `--version` may take (a local model gets its agent's timeout).",
 )
 @click.pass_context
 def check(ctx: click.Context, as_json: bool, timeout: float) -> None:
     """Run each installed CLI's --version and report which agents are usable.
 
-    Exit 0 when every enabled agent is usable, 1 otherwise. No model is called.
+    A local model (llama_cpp) is loaded and generates a few tokens from a real
+    prompt, in a child process, so a build that crashes on this CPU shows here.
+    No paid model is called. Exit 0 when every enabled agent is usable, 1 otherwise.
     """
     import asyncio
 
