@@ -38,9 +38,11 @@ from speckit.workspace import Workspace
 
 MARK = "SPECKIT_SOAK_AGENT"
 GIT = ["git", "-c", "user.name=s", "-c", "user.email=s@localhost"]
-# The agent: start `sleep 300`, say so with a marker file, then wait for it.
+# The agent: echo its API key (speckit must mask it in every file it leaves), start
+# `sleep 300`, say so with a marker file, then wait for it.
 AGENT = (
     "import os, pathlib, subprocess, sys\n"
+    "print('using key', os.environ['SOAK_API_KEY'], flush=True)\n"
     "child = subprocess.Popen(['sleep', '300'])\n"
     "pathlib.Path(sys.argv[1], str(os.getpid())).write_text(str(child.pid))\n"
     "child.wait()\n"
@@ -48,6 +50,7 @@ AGENT = (
 BURN = "while True:\n    pass\n"
 # Lines speckit writes once its own code runs (so its signal handlers were in place).
 SPOKE = ("speckit: error:", "guardrail, then", "== ")
+KEY = "sk-soak-" + "0123456789abcdef" * 3  # a key shape speckit treats as a secret
 AFTER_AGENT_S = 0.150  # the "agent running" window
 ORPHAN_GRACE_S = 2.0  # an agent may take this long to go after speckit's death
 
@@ -59,6 +62,7 @@ class Tally:
     orphans: int = 0
     no_message: int = 0
     early: int = 0
+    keys_left: int = 0
     codes: collections.Counter[str] = field(default_factory=collections.Counter)
     hang_notes: list[str] = field(default_factory=list)
     odd_notes: list[str] = field(default_factory=list)
@@ -70,7 +74,7 @@ def roster(marker_dir: Path, token: str) -> str:
     for name, role in (("a1", "proposer"), ("a2", "proposer"), ("agg", "aggregator")):
         agents += (
             f'[agents.{name}]\ndriver = "command"\ncommand = {command}\nrole = "{role}"\n'
-            f'timeout = 600\nenv = {{ {MARK} = "{token}" }}\n\n'
+            f'timeout = 600\nenv = {{ {MARK} = "{token}", SOAK_API_KEY = "{KEY}" }}\n\n'
         )
     stages = '["a1", "a2", "agg"]'
     agents += "".join(
@@ -192,6 +196,20 @@ def trial(
     if not wait_until(lambda: not marked_pids(token), ORPHAN_GRACE_S, 0.05):
         tally.orphans += 1
         kill_marked(token)
+    tally.keys_left += keys_left(root)
+
+
+def keys_left(root: Path) -> int:
+    """Files under the workspace's evidence/ and .speckit/ that still hold the agents' key."""
+    needle = KEY.encode()
+    found = 0
+    for folder in (root / "evidence", root / ".speckit"):
+        for path in folder.rglob("*"):
+            with contextlib.suppress(OSError):
+                if path.is_file() and needle in path.read_bytes():
+                    found += 1
+                    path.unlink()  # counted once: the next trial starts clean
+    return found
 
 
 def calibrate(argv: list[str], root: Path, marker_dir: Path, token: str) -> float:
@@ -269,22 +287,23 @@ def main() -> int:
     print()
     print("hangs: no exit within --hang-after s; orphans: an agent alive 2 s after speckit ended;")
     print("no msg: exit 130 without 'interrupted'; early: killed by the signal itself before")
-    print("speckit's code ran (interpreter start-up, no agent yet)")
+    print("speckit's code ran (interpreter start-up, no agent yet); keys: evidence files that")
+    print("still held the agent's echoed API key after the trial")
     print(
         f"{'command':8} {'signal':7} {'trials':>6} {'hangs':>6} {'orphans':>8} "
-        f"{'no msg':>6} {'early':>6}  exit codes"
+        f"{'no msg':>6} {'early':>6} {'keys':>5}  exit codes"
     )
     for (command, name), tally in sorted(tallies.items()):
         codes = ", ".join(f"{code}: {n}" for code, n in sorted(tally.codes.items()))
         print(
             f"{command:8} SIG{name:4} {tally.trials:>6} {tally.hangs:>6} {tally.orphans:>8} "
-            f"{tally.no_message:>6} {tally.early:>6}  {codes}"
+            f"{tally.no_message:>6} {tally.early:>6} {tally.keys_left:>5}  {codes}"
         )
         for note in tally.hang_notes:
             print(f"    hang at {note}")
         for note in tally.odd_notes[: args.show]:
             print(f"    {note}")
-    bad = sum(t.hangs + t.orphans for t in tallies.values())
+    bad = sum(t.hangs + t.orphans + t.keys_left for t in tallies.values())
     return 1 if bad else 0
 
 
