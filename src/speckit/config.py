@@ -1,7 +1,10 @@
 """speckit.toml → typed configuration.
 
 One pydantic model per section; unknown keys are refused so that a typo in the
-file is reported instead of silently ignored. The models build their validators
+file is reported instead of silently ignored, and values are checked strictly
+(pydantic's strict mode): `enabled = "yes"` or `quorum = "2"` is an error naming the
+key, not a guess; only an integer where a float belongs is taken as it is, since
+`timeout = 600` is how TOML users write it. The models build their validators
 only when first used (`defer_build`): a plainly valid file is assembled by
 `speckit.config_fast` without them, which keeps ~20-40 ms off every command's
 start-up; anything else is validated (and its error worded) by pydantic.
@@ -9,6 +12,7 @@ start-up; anything else is validated (and its error worded) by pydantic.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -27,7 +31,7 @@ Role = Literal["proposer", "aggregator", "arbiter"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class PriceOverride(_Strict):
@@ -74,7 +78,7 @@ class SpecsConfig(_Strict):
     @classmethod
     def _upper_letters(cls, value: str) -> str:
         if not value.isascii() or not value.isalpha() or not value.isupper():
-            raise ValueError("area must be upper-case letters, e.g. KIT")
+            raise ValueError("specs.area must be upper-case letters, e.g. KIT")
         return value
 
 
@@ -86,6 +90,18 @@ class ConsensusConfig(_Strict):
 class PipelineConfig(_Strict):
     stages: list[Stage] = Field(default_factory=lambda: list(STAGES))
     validate_retries: int = Field(default=2, ge=0)
+
+    @field_validator("stages")
+    @classmethod
+    def _not_empty(cls, value: list[Stage]) -> list[Stage]:
+        # An empty list would make `speckit auto` report "every stage already ok".
+        if not value:
+            raise ValueError(
+                "[pipeline].stages is empty: list at least one stage, e.g. stages = ["
+                + ", ".join(f'"{stage}"' for stage in STAGES)
+                + "]"
+            )
+        return value
 
 
 class EvidenceConfig(_Strict):
@@ -107,7 +123,7 @@ class HttpCheck(_Strict):
     header_env: str | None = None
     timeout: float = Field(default=10.0, gt=0)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, defer_build=True)
 
 
 class PolicyConfig(_Strict):
@@ -146,9 +162,9 @@ class Config(_Strict):
         for stage, stage_config in self.stages.items():
             for agent_name in stage_config.agents:
                 if agent_name not in self.agents:
-                    raise ValueError(f"stages.{stage} names agent '{agent_name}', not in [agents]")
+                    raise ValueError(f"stages.{stage} names agent {agent_name!r}, not in [agents]")
         if self.consensus.arbiter and self.consensus.arbiter not in self.agents:
-            raise ValueError(f"consensus.arbiter '{self.consensus.arbiter}' is not in [agents]")
+            raise ValueError(f"consensus.arbiter {self.consensus.arbiter!r} is not in [agents]")
         return self
 
     def stage_agents(self, stage: Stage) -> list[AgentConfig]:
@@ -158,11 +174,59 @@ class Config(_Strict):
         return [self.agents[n] for n in names if self.agents[n].enabled]
 
 
+# What a strict type check expected, in TOML words, by pydantic's error type.
+_EXPECTED = {
+    "bool_type": "true or false",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "string_type": "a string",
+    "list_type": "a list",
+    "dict_type": "a table",
+    "model_type": "a table",
+}
+
+
+def _given(value: object) -> str:
+    """`value` as the user wrote it in the TOML file, briefly."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 40 else value[:40] + "…", ensure_ascii=False)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"  # a TOML date or time
+
+
+def _where(loc: tuple[str | int, ...]) -> str:
+    """pydantic's error location as a dotted TOML key: `agents.gemini.timeout`."""
+    names: list[str] = []
+    for part in loc:
+        if isinstance(part, int) and names:
+            names[-1] += f"[{part}]"
+        elif "[" in str(part):  # pydantic's tag for a member of a union: not a key
+            continue
+        else:  # a key with odd characters is quoted, as TOML would
+            text = str(part)
+            names.append(text if text.isprintable() and "." not in text else json.dumps(text))
+    return ".".join(names) or "(top level)"
+
+
 def _format_error(error: ValidationError) -> str:
+    """The first error as one line naming the key: wrong types say what was expected."""
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    where = _where(first["loc"])
+    if first["type"] == "value_error":  # speckit's own checks word their whole message
+        text = str(first.get("ctx", {}).get("error", first["msg"]))
+    elif first["type"] in _EXPECTED:
+        text = f"{where} must be {_EXPECTED[first['type']]}, not {_given(first['input'])}"
+    else:
+        text = f"{where}: {first['msg']}"
     more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    return text + more
 
 
 def load_config(path: Path) -> Config:
@@ -171,6 +235,13 @@ def load_config(path: Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpeckitError(f"{path}: not found; run 'speckit init' to create it") from None
+    except UnicodeDecodeError as exc:
+        raise SpeckitError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise SpeckitError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpeckitError(f"{path}: invalid TOML: {exc}") from None
     from speckit.config_fast import construct

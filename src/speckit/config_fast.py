@@ -1,14 +1,15 @@
 """Build speckit.toml's pydantic models without pydantic's validator when the data is plainly valid.
 
 Building pydantic's validators for the whole config costs ~20-40 ms on every command
-that reads speckit.toml, `speckit run` included. A file as `speckit init` writes it
-(strings that are strings, numbers in range, known keys) needs none of pydantic's
-coercions, so `construct` checks it against the models' own field annotations and
-constraints and assembles it with `model_construct`. Anything it does not plainly
-accept (an unknown key, a string where a number belongs, a validator it does not know
-how to run, a failing check) returns None, and the caller validates with pydantic as
-before, so every error message and exit code stays pydantic's. It reads pydantic's
-field and decorator metadata; if that ever changes shape it falls back the same way.
+that reads speckit.toml, `speckit run` included. The config models are strict (no
+coercion: a string is never a number, a bool never an int, 5.0 never an int; an int
+is widened to a float), so a file as `speckit init` writes it can be checked against
+the models' own field annotations and constraints here and assembled with
+`model_construct`. Anything it does not plainly accept (a model that is not strict,
+an unknown key, a wrong type, a validator it does not know how to run, a failing
+check) returns None, and the caller validates with pydantic, so every accepted file
+is built the same either way and every error message stays the caller's. It reads
+pydantic's field and decorator metadata; if that ever changes shape it falls back.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def construct(model: type[M], data: object) -> M | None:
 
 
 def _model(model: type[M], data: object) -> M:
-    if not isinstance(data, dict) or model.model_config.get("extra") != "forbid":
-        raise _Reject
+    config = model.model_config
+    if not isinstance(data, dict) or config.get("extra") != "forbid" or not config.get("strict"):
+        raise _Reject  # a lax model coerces what this refuses: pydantic must decide
     decorators = model.__pydantic_decorators__
     if decorators.validators or decorators.root_validators:
         raise _Reject
