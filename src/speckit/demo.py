@@ -63,8 +63,10 @@ class DemoRunner:
         self.say(f"\n# {text}")
 
 
-def run_demo(root: Path, say: Callable[[str], None]) -> int:
-    """The tour; returns 0 when every step behaved as the demo expects."""
+def run_demo(root: Path, say: Callable[[str], None], local: bool = True) -> int:
+    """The tour; returns 0 when every step behaved as the demo expects.
+
+    `local=False` skips the real-model step (minutes on a busy 2-core machine)."""
     root.parent.mkdir(parents=True, exist_ok=True)
     demo = DemoRunner(root.parent, say)
     if demo.speckit("init", "--scripted", root.name) != 0:
@@ -97,7 +99,8 @@ def run_demo(root: Path, say: Callable[[str], None]) -> int:
     demo.note(f"auto exited {clean}: resumed at plan and ran every stage")
     demo.speckit("status")
     demo.speckit("telemetry", "summary", spec_id)
-    _real_model_part(demo, root, spec_id)
+    if local:
+        _real_model_part(demo, root, spec_id)
     return 0 if (halted, clean) == (2, 0) else 1
 
 
@@ -114,7 +117,8 @@ def _real_model_part(demo: DemoRunner, root: Path, spec_id: str) -> None:
     demo.note(
         "speckit[local] is installed: the plan stage once more, now answered by a real "
         "model: local_a, local_b (proposers) and local_c (aggregator), three llama.cpp "
-        "agents sharing SmolLM2-135M-Instruct on the CPU (takes a few seconds)"
+        "agents sharing SmolLM2-135M-Instruct on the CPU (seconds on an idle machine, "
+        "minutes on a busy one; --no-local skips this step)"
     )
     atomic_write_text(root / "speckit.toml", render_config({}, local=True))
     if (root / ".git").is_dir():

@@ -22,8 +22,13 @@ import click
     is_flag=True,
     help="Remove the demo workspace when the demo ends (default: keep it and say where).",
 )
+@click.option(
+    "--no-local",
+    is_flag=True,
+    help="Skip the last step, the plan stage answered by a real local model (speckit[local]).",
+)
 @click.pass_context
-def demo(ctx: click.Context, directory: Path | None, cleanup: bool) -> None:
+def demo(ctx: click.Context, directory: Path | None, cleanup: bool, no_local: bool) -> None:
     """Run the offline demo: init, new, auto halting on a conflict, auto clean, status.
 
     Uses scripted agents (no network, no agent CLI, no API key). The workspace
@@ -44,7 +49,7 @@ def demo(ctx: click.Context, directory: Path | None, cleanup: bool) -> None:
         top = Path(tempfile.mkdtemp(prefix="speckit-demo-"))
         root = top / "demo"
     try:
-        code = run_demo(root, click.echo)
+        code = run_demo(root, click.echo, local=not no_local)
     finally:
         if cleanup:
             shutil.rmtree(top, ignore_errors=True)
