@@ -479,4 +479,3 @@ def test_codex_startup_warning_names_the_model_and_is_not_the_error(
     assert result.status == "failed"
     assert result.model == "gpt-5"
     assert result.error is not None and "Model metadata" not in result.error
-
