@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 
 class ProgressPrinter:
-    """Prints one stderr line as each agent starts and finishes (stdout stays for results)."""
+    """Prints one stderr line as each agent starts and finishes (stdout stays for results).
+
+    A call that returned an answer is shown as "answered", never "ok": whether the
+    answer is valid for the stage is judged afterwards, with the others, and shown in
+    the verdict table. A "✔ ok" here followed by "✖ invalid" there would contradict it.
+    """
 
     def __init__(self) -> None:
         self.started: dict[str, float] = {}
@@ -27,12 +32,23 @@ class ProgressPrinter:
         elif state == "done" and result is not None:
             seconds = time.monotonic() - self.started.get(agent, time.monotonic())
             reason = f": {result.error}" if result.error else ""
+            state_shown = "answered" if result.succeeded else result.status
             click.echo(
-                f"  {'✔' if result.succeeded else '✖'} {agent} {result.status} "
+                f"  {'•' if result.succeeded else '✖'} {agent} {state_shown} "
                 f"in {seconds:.1f}s{reason}",
                 err=True,
             )
         sys.stderr.flush()
+
+
+# Why an agent is left out of the consensus, in the verdict's words: the synthesis lists
+# them all under `missingAgents`, but an agent that answered invalid JSON is not "missing".
+_LEFT_OUT = {
+    "invalid": "invalid",
+    "failed": "failed",
+    "timeout": "timeout",
+    "cancelled": "cancelled",
+}
 
 
 def print_stage_run(run: StageRun, root: Path) -> None:
@@ -49,8 +65,9 @@ def print_stage_run(run: StageRun, root: Path) -> None:
         console.print(f"decision: {synthesis.decision}", markup=False)
     for conflict in synthesis.conflicts:
         console.print(f"conflict: {conflict}", markup=False)
-    for missing in synthesis.missing_agents:
-        console.print(f"missing:  {missing.agent}: {missing.reason}", markup=False)
+    for left_out in synthesis.missing_agents:  # every agent without a valid answer
+        label = f"{_LEFT_OUT.get(left_out.status, 'missing')}:"
+        console.print(f"{label:<9} {left_out.agent}: {left_out.reason}", markup=False)
     if synthesis.arbiter is not None:
         ruling = synthesis.arbiter
         verdict = "resolved the conflict" if ruling.resolved else "did not resolve the conflict"
