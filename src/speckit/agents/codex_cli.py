@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from speckit.agents.answer import json_lines, one_line
+from speckit.agents.answer import json_lines, load_object, one_line
 from speckit.agents.base import CostRules, Outcome, merged_env
 from speckit.agents.cli_base import CliDriver, exit_error
 from speckit.agents.process import ProcessOutcome
@@ -50,15 +50,19 @@ def _session_model(codex_home: Path, thread_id: str) -> str | None:
         return None
     for log in sorted((codex_home / "sessions").glob(f"*/*/*/rollout-*-{thread_id}.jsonl")):
         try:
-            text = log.read_text(encoding="utf-8", errors="replace")
+            with log.open(encoding="utf-8", errors="replace") as lines:  # logs grow large:
+                for line in lines:  # stop at the first turn_context
+                    if '"turn_context"' not in line:
+                        continue
+                    entry = load_object(line)
+                    if entry is None or entry.get("type") != "turn_context":
+                        continue
+                    payload = entry.get("payload")
+                    model = payload.get("model") if isinstance(payload, dict) else None
+                    if isinstance(model, str) and model:
+                        return model
         except OSError:
             continue
-        for line in json_lines(text):
-            payload = line.get("payload")
-            if line.get("type") == "turn_context" and isinstance(payload, dict):
-                model = payload.get("model")
-                if isinstance(model, str) and model:
-                    return model
     return None
 
 
