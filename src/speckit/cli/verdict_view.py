@@ -17,9 +17,8 @@ if TYPE_CHECKING:
 class ProgressPrinter:
     """Prints one stderr line as each agent starts and finishes (stdout stays for results).
 
-    A call that returned an answer is shown as "answered", never "ok": whether the
-    answer is valid for the stage is judged afterwards, with the others, and shown in
-    the verdict table. A "✔ ok" here followed by "✖ invalid" there would contradict it.
+    A call that returned an answer is shown as "answered", never "ok": whether it is
+    valid for the stage is judged afterwards, and shown in the verdict table.
     """
 
     def __init__(self) -> None:
@@ -31,31 +30,19 @@ class ProgressPrinter:
             click.echo(f"  … {agent} running", err=True)
         elif state == "done" and result is not None:
             seconds = time.monotonic() - self.started.get(agent, time.monotonic())
+            # the words of speckit.views.answered_state, without importing rich here: this
+            # runs while agents are cancelled, and rich is imported by a prewarm thread
             reason = f": {result.error}" if result.error else ""
-            state_shown = "answered" if result.succeeded else result.status
-            click.echo(
-                f"  {'•' if result.succeeded else '✖'} {agent} {state_shown} "
-                f"in {seconds:.1f}s{reason}",
-                err=True,
-            )
+            mark, word = ("•", "answered") if result.succeeded else ("✖", result.status)
+            click.echo(f"  {mark} {agent} {word} in {seconds:.1f}s{reason}", err=True)
         sys.stderr.flush()
-
-
-# Why an agent is left out of the consensus, in the verdict's words: the synthesis lists
-# them all under `missingAgents`, but an agent that answered invalid JSON is not "missing".
-_LEFT_OUT = {
-    "invalid": "invalid",
-    "failed": "failed",
-    "timeout": "timeout",
-    "cancelled": "cancelled",
-}
 
 
 def print_stage_run(run: StageRun, root: Path) -> None:
     """The verdict: status, agents with tokens/latency/cost, conflicts, missing agents, paths."""
     from rich.text import Text
 
-    from speckit.views import agent_table, badge, output_console, relative
+    from speckit.views import agent_table, badge, left_out_label, output_console, relative
 
     console = output_console()
     synthesis = run.synthesis
@@ -66,7 +53,7 @@ def print_stage_run(run: StageRun, root: Path) -> None:
     for conflict in synthesis.conflicts:
         console.print(f"conflict: {conflict}", markup=False)
     for left_out in synthesis.missing_agents:  # every agent without a valid answer
-        label = f"{_LEFT_OUT.get(left_out.status, 'missing')}:"
+        label = f"{left_out_label(left_out.status)}:"
         console.print(f"{label:<9} {left_out.agent}: {left_out.reason}", markup=False)
     if synthesis.arbiter is not None:
         ruling = synthesis.arbiter
