@@ -48,6 +48,19 @@ def output_console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
+def left_out_label(status: str) -> str:
+    """How to name an agent left out of the consensus: by what happened to it. The
+    synthesis lists them all under `missingAgents`, but an agent that answered invalid
+    JSON, failed or timed out is not "missing"; only one that did not run is."""
+    return status if status in ("invalid", "failed", "timeout", "cancelled") else "missing"
+
+
+def answered_state(result: AgentResult) -> tuple[str, str]:
+    """(mark, word) for a finished call while a stage runs: an answer is "answered", not
+    "ok", because the stage check judges it afterwards (the verdict table may say invalid)."""
+    return ("•", "answered") if result.succeeded else ("✖", result.status)
+
+
 def badge(status: str) -> Text:
     label, style = BADGES.get(status, (f"? {status}", "bold"))
     return Text(label, style=style)

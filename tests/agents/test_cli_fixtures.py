@@ -31,14 +31,19 @@ class Expect:
 
 
 OK = '{"ok": true}'
-CLAUDE_USAGE = (123, 45, 0, 7, 11)
+# Input counts every token the model read: claude's 123 fresh + 7 cache read + 11 cache write.
+CLAUDE_USAGE = (141, 45, 0, 7, 11)
 TIMEOUT = ("timed out after 0.5s", "process group killed")
+# A tool that printed nothing before the time box ended (claude retrying a 401 says nothing).
+SILENT = (*TIMEOUT, "it printed nothing (it may have been retrying a failing API call)")
+# A tool whose output before the time box was only start-up noise (no progress, no error).
+QUIET = (*TIMEOUT, "it printed no message (it may have been retrying a failing API call)")
 # The edit runs: the fake answered two model calls (a write tool call, then this text), so the
 # usage is the fixed fake numbers twice. Whether the edit was allowed does not change the reading
 # of a stage that expects only an answer: the answer text is the same either way.
 EDITED = '{"checklist":["wrote hello.py"]}'
 CLAUDE_EDIT = Expect(
-    "ok", EDITED, (246, 90, None, 14, 22), 0.0036245000000000006, "reported", (), 0
+    "ok", EDITED, (282, 90, None, 14, 22), 0.0036245000000000006, "reported", (), 0
 )
 CODEX_EDIT = Expect("ok", EDITED, (246, 90, 6, 14, 0), None, None, (), 0)
 GEMINI_EDIT = Expect("ok", EDITED, (369, 135, 9, 21, None), None, None, (), 0, "gemini-3.8-flash")
@@ -66,7 +71,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("claude", "success-v2.1.197"): Expect(
         "ok",
         OK,
-        (123, 45, None, 7, 11),
+        (141, 45, None, 7, 11),
         0.0018122500000000003,
         "reported",
         (),
@@ -74,7 +79,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         "claude-opus-4-8",
     ),
     ("claude", "success-v2.1.197-stream"): Expect(
-        "ok", OK, (123, 45, None, 7, 11), 0.0018122500000000003, "reported", (), 0
+        "ok", OK, (141, 45, None, 7, 11), 0.0018122500000000003, "reported", (), 0
     ),
     ("claude", "success-text"): Expect("ok", OK + "\n", NO_USAGE, None, "unknown", (), 0),
     ("claude", "http-401"): Expect(
@@ -105,12 +110,14 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("claude", "no-credentials-stream"): Expect(
         "failed", None, None, 0.0, "reported", ("Not logged in",), 1
     ),
-    ("claude", "killed-by-timeout"): Expect("timeout", "", NO_USAGE, None, "unknown", TIMEOUT),
+    ("claude", "killed-by-timeout"): Expect("timeout", "", NO_USAGE, None, "unknown", SILENT),
     ("claude", "killed-by-timeout-stream"): Expect(
-        "timeout", None, NO_USAGE, None, "unknown", TIMEOUT
+        "timeout", None, NO_USAGE, None, "unknown", QUIET
     ),
     ("codex", "success"): Expect("ok", OK, (123, 45, 3, 7, 0), None, "unknown", (), 0),
-    ("codex", "success-text"): Expect("ok", OK + "\n", NO_USAGE, None, "unknown", (), 0),
+    ("codex", "success-text"): Expect(
+        "ok", OK + "\n", NO_USAGE, None, "unknown", (), 0, "gpt-6.1-sol"
+    ),
     ("codex", "http-401"): Expect(
         "failed",
         "",
@@ -135,7 +142,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         ("Missing environment variable", "FAKE_OPENAI_API_KEY"),
         1,
     ),
-    ("codex", "killed-by-timeout"): Expect("timeout", None, NO_USAGE, None, "unknown", TIMEOUT),
+    ("codex", "killed-by-timeout"): Expect("timeout", None, NO_USAGE, None, "unknown", QUIET),
     ("codex", "offline-default-provider"): Expect(
         "timeout", None, NO_USAGE, None, "unknown", (*TIMEOUT, "waiting for network")
     ),
@@ -185,9 +192,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         ("gemini: authentication failed (exit 41)", "Invalid auth method selected."),
         41,
     ),
-    ("gemini", "killed-by-timeout"): Expect("timeout", "", NO_USAGE, None, "unknown", TIMEOUT),
+    ("gemini", "killed-by-timeout"): Expect("timeout", "", NO_USAGE, None, "unknown", QUIET),
     ("gemini", "killed-by-timeout-stream"): Expect(
-        "timeout", None, NO_USAGE, None, "unknown", TIMEOUT
+        "timeout", None, NO_USAGE, None, "unknown", QUIET
     ),
     ("gemini", "missing-api-key"): Expect(
         "failed",
@@ -264,6 +271,8 @@ def test_fixture_is_read_into_the_right_result(
         assert result.cost_usd == expect.cost
     if expect.exit_code is not None:
         assert result.exit_code == expect.exit_code
+    if expect.status == "timeout":  # speckit killed it: the tool's own exit code means nothing
+        assert result.exit_code is None
     if expect.model is not None:
         assert result.model == expect.model
 
@@ -400,3 +409,79 @@ def test_fenced_json_in_prose_is_parsed(fake_bin: Path, tmp_path: Path) -> None:
     result = run(run_agent(make_request(make_agent("codex"), tmp_path, stage="validate")))
     assert result.status == "ok"
     assert result.parsed == {"decision": "approve"}
+
+
+@pytest.mark.parametrize(
+    ("cli", "case", "total"),
+    [
+        ("gemini", "success", 2 * 171),  # its own total, thoughts included (router + main)
+        ("gemini", "success-stream", 2 * 171),
+        ("claude", "success", 123 + 7 + 11 + 45),  # no total given: input (all of it) + output
+        ("codex", "success", 123 + 45),  # output already includes reasoning
+    ],
+)
+def test_total_tokens_is_the_providers_own_total(
+    cli: str, case: str, total: int, fake_bin: Path, tmp_path: Path
+) -> None:
+    set_case(fake_bin, cli, case)
+    result = run(run_agent(make_request(make_agent(cli), tmp_path)))
+    assert result.usage.total_tokens == total
+
+
+def test_a_count_gemini_did_not_report_is_null_and_not_priced(
+    fake_bin: Path, tmp_path: Path
+) -> None:
+    tokens = {"prompt": 123, "cached": 7, "total": 171}  # no candidates, no thoughts
+    document = {"response": OK, "stats": {"models": {"gemini-2.5-pro": {"tokens": tokens}}}}
+    set_case(fake_bin, "gemini", FakeCase(stdout_text=json.dumps(document)))
+    price = PriceOverride(input_per_mtok=1.0, output_per_mtok=2.0)
+    result = run(run_agent(make_request(make_agent("gemini", price=price), tmp_path)))
+    assert result.status == "ok"
+    assert (result.usage.output_tokens, result.usage.reasoning_tokens) == (None, None)
+    assert (result.cost_usd, result.cost_source) == (None, "unknown")
+
+
+THREAD = "01a212f4-1875-7850-96e6-79db4ed52938"  # the thread of codex/success.events.jsonl
+
+
+def test_codex_without_a_model_records_the_model_of_its_session_log(
+    fake_bin: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "codex-home"
+    log = home / "sessions" / "2026" / "11" / "25" / f"rollout-2026-11-25T13-45-11-{THREAD}.jsonl"
+    log.parent.mkdir(parents=True)
+    lines = [
+        {"type": "session_meta", "payload": {"id": THREAD, "model_provider": "fake"}},
+        {"type": "turn_context", "payload": {"cwd": str(tmp_path), "model": "gpt-5"}},
+    ]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    request = make_request(make_agent("codex"), tmp_path, env={"CODEX_HOME": str(home)})
+    result = run(run_agent(request))
+    assert result.status == "ok"
+    assert result.model == "gpt-5"
+    assert result.cost_source == "priced" and result.cost_usd  # priced under that model
+
+
+STARTUP_WARNING = {
+    "type": "item.completed",
+    "item": {
+        "id": "item_0",
+        "type": "error",
+        "message": "Model metadata for `gpt-5` not found. Defaulting to fallback metadata; "
+        "this can degrade performance and cause issues.",
+    },
+}
+
+
+def test_codex_startup_warning_names_the_model_and_is_not_the_error(
+    fake_bin: Path, tmp_path: Path
+) -> None:
+    started = {"type": "thread.started", "thread_id": "not-in-any-session-log"}
+    events = [started, STARTUP_WARNING]
+    stdout = "".join(json.dumps(e) + "\n" for e in events)
+    set_case(fake_bin, "codex", FakeCase(stdout_text=stdout, stderr_text="boom\n", exit_code=1))
+    env = {"CODEX_HOME": str(tmp_path / "empty-home")}
+    result = run(run_agent(make_request(make_agent("codex"), tmp_path, env=env)))
+    assert result.status == "failed"
+    assert result.model == "gpt-5"
+    assert result.error is not None and "Model metadata" not in result.error

@@ -57,13 +57,26 @@ def test_no_token_counts_means_unknown() -> None:
     )
 
 
-def test_anthropic_and_gemini_conventions_are_normalised() -> None:
-    claude = Usage(input_tokens=123, output_tokens=45, cache_read_tokens=7, cache_write_tokens=11)
-    bill = billing(claude, input_includes_cache=False)
+def test_input_includes_cache_for_every_driver_and_is_billed_once() -> None:
+    # claude's 123 fresh + 7 cache read + 11 cache write, as the claude driver records it
+    claude = Usage(input_tokens=141, output_tokens=45, cache_read_tokens=7, cache_write_tokens=11)
+    bill = billing(claude)
     assert bill is not None and (bill.input_total, bill.output_total) == (141, 45)
+    override = PriceOverride(input_per_mtok=1.0, output_per_mtok=2.0, cache_read_per_mtok=0.5)
+    cost, _source = cost_of(claude, "claude-sonnet-4-5", override=override)
+    # 134 uncached (cache writes billed as input) + 7 cache reads at their rate + 45 output
+    assert cost == pytest.approx((134 * 1.0 + 7 * 0.5 + 45 * 2.0) / 1e6)
     gemini = Usage(input_tokens=123, output_tokens=45, reasoning_tokens=3, cache_read_tokens=7)
     bill = billing(gemini, output_includes_reasoning=False)
     assert bill is not None and (bill.input_total, bill.output_total) == (123, 48)
+
+
+def test_a_count_the_tool_did_not_report_is_not_priced_as_zero() -> None:
+    override = PriceOverride(input_per_mtok=1, output_per_mtok=1)
+    no_output = Usage(input_tokens=123)
+    assert billing(no_output) is None
+    assert cost_of(no_output, "gpt-4o", override=override) == (None, "unknown")
+    assert cost_of(Usage(output_tokens=45), "gpt-4o", provider="openai") == (None, "unknown")
 
 
 def test_context_suffix_is_ignored_by_the_library() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from speckit.agents.runner import run_agent
+from speckit.config import PriceOverride
 from tests.agents.conftest import make_agent, make_request, run
 from tests.conftest import SHARED
 from tests.realcli.conftest import needs
@@ -66,7 +67,7 @@ def test_real_claude(fake_api: int, tmp_path: Path) -> None:
     result = run(run_agent(make_request(make_agent("claude", timeout=60), tmp_path, env=env)))
     assert result.status == "ok", result.error
     assert result.parsed == {"ok": True}
-    assert result.usage.input_tokens == 123
+    assert result.usage.input_tokens == 123 + 7 + 11  # every input token, cached ones included
     assert result.cost_source == "reported"
 
 
@@ -122,3 +123,32 @@ def test_real_codex(fake_api: int, tmp_path: Path) -> None:
     assert result.status == "ok", result.error
     assert result.parsed == {"ok": True}
     assert (result.usage.input_tokens, result.usage.cache_read_tokens) == (123, 7)
+
+
+@needs("codex")
+def test_real_codex_without_a_model_records_the_model_it_used(
+    fake_api: int, tmp_path: Path
+) -> None:
+    codex_home = tmp_path / "home" / ".codex"
+    codex_home.mkdir(parents=True)
+    (codex_home / "config.toml").write_text(
+        'model_provider = "fake"\n\n[model_providers.fake]\nname = "fake"\n'
+        f'base_url = "http://127.0.0.1:{fake_api}/v1"\nwire_api = "responses"\n'
+        'env_key = "FAKE_OPENAI_API_KEY"\nrequest_max_retries = 0\nstream_max_retries = 0\n'
+    )
+    (tmp_path / "tmpdir").mkdir()
+    env = {
+        "HOME": str(tmp_path / "home"),
+        "CODEX_HOME": str(codex_home),
+        "FAKE_OPENAI_API_KEY": "sk-test-dummy",
+        "TMPDIR": str(tmp_path / "tmpdir"),
+    }
+    price = PriceOverride(input_per_mtok=1.0, output_per_mtok=2.0)
+    agent = make_agent("codex", model="", timeout=60, price=price)
+    result = run(run_agent(make_request(agent, tmp_path, env=env)))
+    assert result.status == "ok", result.error
+    log = (tmp_path / "api.log").read_text().splitlines()
+    requested = [json.loads(line) for line in log if line.startswith("{")]
+    asked = {entry["body"]["model"] for entry in requested if entry["path"] == "/v1/responses"}
+    assert result.model and {result.model} == asked  # the model codex really asked for
+    assert result.cost_source == "priced" and result.cost_usd

@@ -39,6 +39,7 @@ class FakeCase:
     stdout_mb: float = 0.0  # extra filler written to stdout (huge-output tests)
     grandchild_pid_file: str | None = None  # spawn `sleep 300` and write its pid here
     version: str = "0.0.0-fake"
+    sigterm_exit: int | None = None  # exit with this code on SIGTERM (gemini exits 0)
 
     @property
     def hangs(self) -> bool:
@@ -47,6 +48,11 @@ class FakeCase:
 
 def _c(stdout: str | None, stderr: str | None, exit_code: int) -> FakeCase:
     return FakeCase(stdout=stdout, stderr=stderr, exit_code=exit_code)
+
+
+def _gemini_hang(stdout: str | None, stderr: str) -> FakeCase:
+    """A hung gemini: like the real one, it catches SIGTERM and exits 0."""
+    return FakeCase(stdout=stdout, stderr=stderr, exit_code=HANG, sigterm_exit=0)
 
 
 # Every captured fixture, with the exit code its README records (124 = killed by `timeout`).
@@ -114,18 +120,16 @@ CASES: dict[str, dict[str, FakeCase]] = {
             "gemini/http-500-noretry-explicit-model.stream.stderr.txt",
             244,
         ),
-        "router-retries": _c(None, "gemini/http-500-router-retries-killed.stderr.txt", HANG),
-        "router-retries-stream": _c(
+        "router-retries": _gemini_hang(None, "gemini/http-500-router-retries-killed.stderr.txt"),
+        "router-retries-stream": _gemini_hang(
             "gemini/http-500-router-retries-killed.stream.jsonl",
             "gemini/http-500-router-retries-killed.stream.stderr.txt",
-            HANG,
         ),
         "invalid-auth-method": _c(None, "gemini/invalid-auth-method.stderr.json", 41),
-        "killed-by-timeout": _c(None, "gemini/killed-by-timeout.stderr.txt", HANG),
-        "killed-by-timeout-stream": _c(
+        "killed-by-timeout": _gemini_hang(None, "gemini/killed-by-timeout.stderr.txt"),
+        "killed-by-timeout-stream": _gemini_hang(
             "gemini/killed-by-timeout.stream.jsonl",
             "gemini/killed-by-timeout.stream.stderr.txt",
-            HANG,
         ),
         "missing-api-key": _c(None, "gemini/missing-api-key.stderr.json", 41),
         "no-credentials": _c(None, "gemini/no-credentials.stderr.json", 41),
@@ -143,11 +147,13 @@ CASES: dict[str, dict[str, FakeCase]] = {
 
 _SCRIPT = """\
 #!{python} -IS
-import json, os, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
 here = os.path.dirname(os.path.abspath(__file__))
 name = os.path.basename(__file__)
 with open(os.path.join(here, name + ".case.json"), encoding="utf-8") as handle:
     case = json.load(handle)
+if case["sigterm_exit"] is not None:
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(case["sigterm_exit"]))
 if sys.argv[1:] == ["--version"]:
     print(case["version"])
     sys.exit(0)

@@ -12,6 +12,7 @@ import pytest
 
 from speckit.guardrails import acquire_lock, read_lock, release_lock, run_guardrail
 from speckit.guardrails.lock import lock_path
+from speckit.guardrails.policy import PolicyAnswer
 from tests.guardrails.conftest import Repo
 from tests.guardrails.helpers import check_named, set_policy
 
@@ -107,8 +108,8 @@ def test_unlock_keeps_the_lock_when_policy_blocks(repo: Repo) -> None:
     assert run_guardrail(repo.ws, repo.spec_id, "implement", "s1", env={}).passed
     set_policy(repo.root, ["claude"], blocking=True)
 
-    def refuse(agents: list[str], _prompt: str) -> list[tuple[str, bool, str]]:
-        return [(name, False, "audit not done") for name in agents]
+    def refuse(agents: list[str], _prompt: str) -> list[PolicyAnswer]:
+        return [PolicyAnswer(name, False, "audit not done") for name in agents]
 
     outcome = run_guardrail(repo.ws, repo.spec_id, "unlock", "s2", env={}, policy_ask=refuse)
     assert not outcome.passed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from speckit.guardrails import run_guardrail
+from speckit.guardrails.policy import PolicyAnswer
 from tests.guardrails.conftest import Repo
 from tests.guardrails.helpers import check_named, set_policy
 
@@ -14,9 +15,9 @@ class Asker:
         self.answers = answers
         self.calls: list[tuple[list[str], str]] = []
 
-    def __call__(self, agents: list[str], prompt: str) -> list[tuple[str, bool, str]]:
+    def __call__(self, agents: list[str], prompt: str) -> list[PolicyAnswer]:
         self.calls.append((agents, prompt))
-        return [(name, *self.answers[name]) for name in agents if name in self.answers]
+        return [PolicyAnswer(name, *self.answers[name]) for name in agents if name in self.answers]
 
 
 def test_skipped_when_no_policy_agents(repo: Repo) -> None:

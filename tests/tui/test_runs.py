@@ -89,7 +89,7 @@ answer = { final_plan = { work_breakdown = ["a"] } }
             assert isinstance(cell, RunCell)
             await wait_for(pilot, lambda: "done" in _live(cell))
             rows = _live(cell).splitlines()
-            assert any(r.startswith("alpha") and "✔ done: ok" in r for r in rows), rows
+            assert any(r.startswith("alpha") and "• done: answered" in r for r in rows), rows
             assert any(r.startswith("beta") and "… running" in r for r in rows), rows
             await pilot.press("escape")  # in-process agents are cancelled as well
             await wait_for(pilot, lambda: cell.finished)

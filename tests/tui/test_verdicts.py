@@ -34,7 +34,7 @@ def test_degraded_auto_halts_and_names_the_missing_agent(tmp_path: Path) -> None
             cell = await run_command(pilot, "/spec-auto SPEC-KIT-005")
             text = cell.plain
             assert text.splitlines()[0] == "› /spec-auto SPEC-KIT-005   ▲ degraded"
-            assert "missing: beta (failed): HTTP 429: rate limited" in text
+            assert "failed: beta: HTTP 429: rate limited" in text and "missing:" not in text
             beta = next(line for line in text.splitlines() if line.startswith("beta"))
             assert "✖ failed" in beta
             assert "PIPELINE HALTED  at plan (exit 3)" in text

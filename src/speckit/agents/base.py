@@ -72,7 +72,6 @@ class CostRules:
     """How a tool counts tokens, and which provider's prices apply."""
 
     provider: str | None = None
-    input_includes_cache: bool = True
     output_includes_reasoning: bool = True
 
 
@@ -164,7 +163,6 @@ def _cost(
             override=agent.price,
             reported=outcome.reported_cost,
             provider=rules.provider,
-            input_includes_cache=rules.input_includes_cache,
             output_includes_reasoning=rules.output_includes_reasoning,
         )
 

@@ -4,17 +4,19 @@ The prompt goes on stdin (no argument-length limit). The tool prints one
 `result` object: `result` (the text), `usage`, `total_cost_usd`, `is_error`.
 Trap recorded in the fixtures: on API errors it says `"subtype": "success"`
 together with `"is_error": true` — `is_error` decides. Claude reports cache
-tokens apart from `input_tokens` (Anthropic convention). Output of
+tokens apart from `input_tokens` (Anthropic convention); they are added in, as
+`Usage.input_tokens` counts every input token. Output of
 `--output-format stream-json` (the last `result` line) and plain text are read
 too, in case a user's `args` switch the format.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from speckit.agents.answer import json_lines, load_object
+from speckit.agents.answer import json_lines, load_object, one_line
 from speckit.agents.base import CostRules, Outcome
 from speckit.agents.cli_base import CliDriver, exit_error
 from speckit.agents.process import ProcessOutcome
@@ -46,12 +48,17 @@ def usage_of(result: dict[str, Any]) -> Usage:
         return Usage()
     details = raw.get("output_tokens_details")
     thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
+    fresh = _int(raw.get("input_tokens"))
+    cache_read = _int(raw.get("cache_read_input_tokens"))
+    cache_write = _int(raw.get("cache_creation_input_tokens"))
+    # Anthropic's input_tokens leaves the cache out; speckit's input is everything read.
+    inclusive = None if fresh is None else fresh + (cache_read or 0) + (cache_write or 0)
     return Usage(
-        input_tokens=_int(raw.get("input_tokens")),
+        input_tokens=inclusive,
         output_tokens=_int(raw.get("output_tokens")),
         reasoning_tokens=_int(thinking),
-        cache_read_tokens=_int(raw.get("cache_read_input_tokens")),
-        cache_write_tokens=_int(raw.get("cache_creation_input_tokens")),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
     )
 
 
@@ -78,14 +85,33 @@ def error_of(result: dict[str, Any]) -> str:
     return f"claude: {message}"
 
 
+def stream_hint(stdout: str) -> str | None:
+    """The last error or retry event of stream-json output (its start-up `init` event
+    says nothing about why a call hangs)."""
+    for event in reversed(json_lines(stdout)):
+        subtype = str(event.get("subtype") or "")
+        error = event.get("error")
+        if error or "retry" in subtype or "error" in subtype:
+            detail = error if isinstance(error, str) else json.dumps(error or event)[:200]
+            return one_line(f"{event.get('type')} {subtype}: {detail}".strip())
+    return None
+
+
 class ClaudeCli(CliDriver):
     name = "claude_cli"
     program = "claude"
-    rules = CostRules(provider="anthropic", input_includes_cache=False)
+    rules = CostRules(provider="anthropic")
 
     def arguments(self, request: AgentRequest) -> list[str]:
         model = ["--model", request.agent.model] if request.agent.model else []
         return ["-p", "--output-format", "json", *model]
+
+    def timeout_hint(self, run: ProcessOutcome) -> str | None:
+        """Claude prints nothing while it retries a 401/500 (json mode): then there is no
+        hint and the timeout line says so; in stream-json mode, its last error event."""
+        if json_lines(run.stdout):
+            return stream_hint(run.stdout)
+        return super().timeout_hint(run)
 
     def interpret(self, request: AgentRequest, run: ProcessOutcome) -> Outcome:
         result = result_object(run.stdout)

@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+from speckit.agents.answer import one_line
 from speckit.agents.base import (
     CostRules,
     Outcome,
@@ -58,8 +59,9 @@ class CliDriver:
         raise NotImplementedError
 
     def timeout_hint(self, run: ProcessOutcome) -> str | None:
-        """Last progress or error message printed before a timeout, if the tool gave one."""
-        return None
+        """What the tool last printed before a timeout: its last progress or error message
+        when the driver knows its format, else its last non-blank line (stderr first)."""
+        return last_printed(run)
 
     # --- shared behaviour ----------------------------------------------------------
     def base_command(self, agent: AgentConfig) -> list[str]:
@@ -106,18 +108,37 @@ class CliDriver:
     def _outcome(self, request: AgentRequest, run: ProcessOutcome) -> Outcome:
         agent = request.agent
         if run.timed_out:
-            hint = self.timeout_hint(run)
-            error = f"timed out after {agent.timeout:g}s; process group killed"
-            if hint:
-                error += f" (last message: {hint})"
+            # speckit ended the tool, so its exit status says nothing (gemini catches SIGTERM
+            # and exits 0): every driver records a timeout as exit_code None, status timeout.
             outcome = Outcome(
-                status="timeout", text=run.stdout, error=error, exit_code=run.exit_code
+                status="timeout", text=run.stdout, error=timeout_error(agent.timeout, self, run)
             )
         else:
             outcome = self.interpret(request, run)
             outcome.exit_code = run.exit_code
             outcome.truncated = outcome.truncated or run.truncated
         return outcome
+
+
+def last_printed(run: ProcessOutcome) -> str | None:
+    """The last non-blank line the tool printed (stderr first: progress and errors go there)."""
+    for stream in (run.stderr, run.stdout):
+        lines = [line for line in stream.splitlines() if line.strip()]
+        if lines:
+            return one_line(lines[-1], 200)
+    return None
+
+
+def timeout_error(timeout: float, driver: CliDriver, run: ProcessOutcome) -> str:
+    """The timeout line: what was killed, and what the tool last said (or that it said
+    nothing: agent CLIs retry a failing API call silently until the time box ends)."""
+    error = f"timed out after {timeout:g}s; process group killed"
+    hint = driver.timeout_hint(run)
+    if hint:
+        return f"{error}; last message: {hint}"
+    if run.stdout.strip() or run.stderr.strip():
+        return f"{error}; it printed no message (it may have been retrying a failing API call)"
+    return f"{error}; it printed nothing (it may have been retrying a failing API call)"
 
 
 def exit_error(program: str, run: ProcessOutcome) -> str:

@@ -8,22 +8,81 @@ reasoning; there is no total), `turn.failed` / `error` the failure (its 500
 message does not name the status). Codex never gives up while offline
 ("Reconnecting... waiting for network"): only the time box ends it, and the
 last such message is kept in the timeout error.
+
+The events do not name the model. When the agent sets none, the model codex
+chose is read from its session log (`$CODEX_HOME/sessions/**/rollout-*-<thread
+id>.jsonl`, the `turn_context` line), else from its start-up warning "Model
+metadata for `M` not found", else from the `model: M` header of plain-text
+mode, so the call is recorded and priced under the model that answered.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
 from typing import Any
 
-from speckit.agents.answer import json_lines, one_line
-from speckit.agents.base import CostRules, Outcome
+from speckit.agents.answer import json_lines, load_object, one_line
+from speckit.agents.base import CostRules, Outcome, merged_env
 from speckit.agents.cli_base import CliDriver, exit_error
 from speckit.agents.process import ProcessOutcome
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import Usage
 
+_METADATA_WARNING = re.compile(r"^Model metadata for `(?P<model>[^`]+)` not found")
+_STDIN_NOTICE = "Reading additional input from stdin..."  # printed on every run: no news
+_TEXT_HEADER_MODEL = re.compile(r"^model: (?P<model>\S+)$", re.MULTILINE)
+
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def is_startup_warning(message: str) -> bool:
+    """Codex's notice that it lacks metadata for the model: a warning, never the failure."""
+    return _METADATA_WARNING.match(message) is not None
+
+
+def _session_model(codex_home: Path, thread_id: str) -> str | None:
+    """The model of the `turn_context` line in codex's session log of `thread_id`."""
+    if not re.fullmatch(r"[0-9A-Za-z-]{8,64}", thread_id):
+        return None
+    for log in sorted((codex_home / "sessions").glob(f"*/*/*/rollout-*-{thread_id}.jsonl")):
+        try:
+            with log.open(encoding="utf-8", errors="replace") as lines:  # logs grow large:
+                for line in lines:  # stop at the first turn_context
+                    if '"turn_context"' not in line:
+                        continue
+                    entry = load_object(line)
+                    if entry is None or entry.get("type") != "turn_context":
+                        continue
+                    payload = entry.get("payload")
+                    model = payload.get("model") if isinstance(payload, dict) else None
+                    if isinstance(model, str) and model:
+                        return model
+        except OSError:
+            continue
+    return None
+
+
+def model_used(events: list[dict[str, Any]], stderr: str, env: dict[str, str]) -> str | None:
+    """The model codex chose when speckit named none (see the module docstring)."""
+    thread = next((e.get("thread_id") for e in events if e.get("type") == "thread.started"), None)
+    if isinstance(thread, str):
+        home = env.get("CODEX_HOME") or os.path.join(env.get("HOME", ""), ".codex")
+        if home.strip(os.sep):
+            found = _session_model(Path(home), thread)
+            if found:
+                return found
+    for event in events:
+        item = event.get("item")
+        if isinstance(item, dict) and item.get("type") == "error":
+            warning = _METADATA_WARNING.match(str(item.get("message") or ""))
+            if warning:
+                return warning.group("model")
+    header = _TEXT_HEADER_MODEL.search(stderr)
+    return header.group("model") if header else None
 
 
 def usage_of(events: list[dict[str, Any]]) -> Usage:
@@ -75,7 +134,9 @@ def last_message(events: list[dict[str, Any]]) -> str | None:
         if event.get("type") == "error":
             return str(event.get("message") or "")
         if isinstance(item, dict) and item.get("type") == "error":
-            return str(item.get("message") or "")
+            message = str(item.get("message") or "")
+            if not is_startup_warning(message):
+                return message
     return None
 
 
@@ -94,15 +155,19 @@ class CodexCli(CliDriver):
 
     def interpret(self, request: AgentRequest, run: ProcessOutcome) -> Outcome:
         events = [e for e in json_lines(run.stdout) if isinstance(e.get("type"), str)]
+        model = None
+        if not request.agent.model:
+            model = model_used(events, run.stderr, merged_env(request))
         if not events:
             if run.exit_code == 0 and run.stdout.strip():  # plain-text mode (no --json)
-                return Outcome(status="ok", text=run.stdout, truncated=run.truncated)
-            return Outcome(status="failed", text=run.stdout, error=exit_error("codex", run))
+                return Outcome(status="ok", text=run.stdout, truncated=run.truncated, model=model)
+            error = exit_error("codex", run)
+            return Outcome(status="failed", text=run.stdout, error=error, model=model)
         usage = usage_of(events)
         failure = failure_of(events)
         answer = answer_of(events)
         if failure is None and run.exit_code == 0 and answer is not None:
-            return Outcome(status="ok", text=answer, usage=usage)
+            return Outcome(status="ok", text=answer, usage=usage, model=model)
         if failure is None:
             failure = last_message(events) or "no answer in the event stream"
         return Outcome(
@@ -110,8 +175,14 @@ class CodexCli(CliDriver):
             text=answer or "",
             usage=usage,
             error=f"codex: turn failed (exit {run.exit_code}): {failure}",
+            model=model,
         )
 
     def timeout_hint(self, run: ProcessOutcome) -> str | None:
+        """The turn's last error event (e.g. "Reconnecting... waiting for network"), else
+        the last stderr line; start-up warnings before the turn are never blamed."""
         message = last_message(json_lines(run.stdout))
-        return one_line(message) if message else None
+        if message:
+            return one_line(message)
+        lines = [ln for ln in run.stderr.splitlines() if ln.strip() and ln != _STDIN_NOTICE]
+        return one_line(lines[-1], 200) if lines else None

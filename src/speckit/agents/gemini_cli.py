@@ -7,7 +7,8 @@ per-argument limit, nothing visible in `ps`) and `-p` carries a one-line
 instruction that also selects headless mode.
 
 Output: one JSON object with `response` and `stats.models.<m>.tokens`
-(`prompt` includes `cached`; `thoughts` are apart from `candidates`). A call
+(`prompt` includes `cached`; `thoughts` are apart from `candidates`; `total`
+counts them all and is recorded as the run's total). A call
 usually uses two models (a flash-lite router, then the main model): usage is
 summed and each model priced at its own rate. Errors: stdout is empty and the
 error JSON comes on STDERR after stack traces; the exit code is either a
@@ -45,8 +46,9 @@ _NOISE = re.compile(
 )
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def _int(value: Any) -> int | None:
+    """A count the tool reported; None when it did not (unknown, never priced as 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _tokens_usage(tokens: dict[str, Any], *, stream: bool) -> Usage:
@@ -55,27 +57,38 @@ def _tokens_usage(tokens: dict[str, Any], *, stream: bool) -> Usage:
             input_tokens=_int(tokens.get("input_tokens")),
             output_tokens=_int(tokens.get("output_tokens")),
             cache_read_tokens=_int(tokens.get("cached")),
+            provider_total_tokens=_int(tokens.get("total_tokens")),
         )
-    prompt = tokens.get("prompt")  # includes cached; `input` is prompt minus cached
-    if prompt is not None:
-        total_input = _int(prompt)
-    else:
-        total_input = _int(tokens.get("input")) + _int(tokens.get("cached"))
+    total_input = _int(tokens.get("prompt"))  # includes cached; `input` is prompt minus cached
+    fresh, cached = _int(tokens.get("input")), _int(tokens.get("cached"))
+    if total_input is None and fresh is not None:
+        total_input = fresh + (cached or 0)
     return Usage(
         input_tokens=total_input,
         output_tokens=_int(tokens.get("candidates")),
         reasoning_tokens=_int(tokens.get("thoughts")),
-        cache_read_tokens=_int(tokens.get("cached")),
+        cache_read_tokens=cached,
+        provider_total_tokens=_int(tokens.get("total")),
     )
 
 
+_SUMMED = (
+    "input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "cache_read_tokens",
+    "provider_total_tokens",
+)
+
+
 def _sum(parts: dict[str, Usage]) -> Usage:
+    """Usage of all models; a count some model did not report makes the sum unknown."""
     if not parts:
         return Usage()
     totals: dict[str, int | None] = {}
-    for name in ("input_tokens", "output_tokens", "reasoning_tokens", "cache_read_tokens"):
-        values = [getattr(u, name) for u in parts.values() if getattr(u, name) is not None]
-        totals[name] = sum(values) if values else None
+    for name in _SUMMED:
+        values = [getattr(u, name) for u in parts.values()]
+        totals[name] = None if any(v is None for v in values) else sum(values)
     return Usage(**totals)
 
 
@@ -187,5 +200,10 @@ class GeminiCli(CliDriver):
         )
 
     def timeout_hint(self, run: ProcessOutcome) -> str | None:
+        """Its last retry line ("Attempt 2 failed ..."), else its last line that is not
+        start-up noise or a stack frame."""
         attempts = [ln for ln in run.stderr.splitlines() if ln.startswith("Attempt ")]
-        return one_line(attempts[-1].split(" _ApiError")[0]) if attempts else None
+        if attempts:
+            return one_line(attempts[-1].split(" _ApiError")[0])
+        lines = [ln for ln in run.stderr.splitlines() if ln.strip() and not _NOISE.match(ln)]
+        return one_line(lines[-1], 200) if lines else None

@@ -69,6 +69,7 @@ def usage_of(data: dict[str, Any]) -> tuple[Usage, float | None]:
         output_tokens=_int(raw.get("completion_tokens")),
         reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
         cache_read_tokens=_int(prompt_details.get("cached_tokens")),
+        provider_total_tokens=_int(raw.get("total_tokens")),
     )
     cost = raw.get("cost")
     if isinstance(cost, bool) or not isinstance(cost, int | float):

@@ -1,12 +1,11 @@
 """Turn token usage into USD: reported by the tool > config override > price library.
 
-Tools count tokens differently, so callers say how theirs did:
-- `input_includes_cache`: OpenAI/Gemini count cached prompt tokens inside the
-  input figure; Anthropic (claude) reports them separately.
+`Usage.input_tokens` already includes cache reads and writes for every driver
+(the claude driver adds Anthropic's separate cache counts in), which is the
+price library's (genai-prices) convention too, so cached tokens are billed once,
+at their own rate. Output still differs, so callers say how theirs counts:
 - `output_includes_reasoning`: OpenAI counts reasoning inside output tokens;
   Gemini reports thoughts separately (and bills them as output).
-The price library (genai-prices) wants totals: input including cache reads and
-writes, output including reasoning.
 """
 
 from __future__ import annotations
@@ -34,18 +33,15 @@ class Billing:
     output_total: int
 
 
-def billing(
-    usage: Usage, *, input_includes_cache: bool = True, output_includes_reasoning: bool = True
-) -> Billing | None:
-    """Normalise a tool's usage; None when the tool reported no token counts at all."""
-    if usage.input_tokens is None and usage.output_tokens is None:
+def billing(usage: Usage, *, output_includes_reasoning: bool = True) -> Billing | None:
+    """Normalise a tool's usage; None when the tool did not report both input and output
+    (an unreported count is unknown, not 0: pricing it would show a made-up $0)."""
+    if usage.input_tokens is None or usage.output_tokens is None:
         return None
     cache_read = usage.cache_read_tokens or 0
     cache_write = usage.cache_write_tokens or 0
-    input_total = usage.input_tokens or 0
-    if not input_includes_cache:
-        input_total += cache_read + cache_write
-    output_total = usage.output_tokens or 0
+    input_total = usage.input_tokens
+    output_total = usage.output_tokens
     if not output_includes_reasoning:
         output_total += usage.reasoning_tokens or 0
     return Billing(input_total, cache_read, cache_write, output_total)
@@ -97,17 +93,12 @@ def cost_of(
     override: PriceOverride | None = None,
     reported: float | None = None,
     provider: str | None = None,
-    input_includes_cache: bool = True,
     output_includes_reasoning: bool = True,
 ) -> tuple[float | None, CostSource]:
     """(cost_usd, cost_source) following the precedence reported > override > library."""
     if reported is not None:
         return reported, "reported"
-    bill = billing(
-        usage,
-        input_includes_cache=input_includes_cache,
-        output_includes_reasoning=output_includes_reasoning,
-    )
+    bill = billing(usage, output_includes_reasoning=output_includes_reasoning)
     if bill is None:
         return None, "unknown"
     if override is not None:

@@ -15,16 +15,34 @@ CostSource = Literal["reported", "priced", "local", "unknown"]
 
 
 class Usage(BaseModel):
-    """Token counts as the tool reported them (None when it did not say)."""
+    """Token counts as the tool reported them; None when it did not say (never a guessed 0).
+
+    One meaning for every driver, that of OpenTelemetry's `gen_ai.usage.input_tokens`:
+    - `input_tokens`: every input token the model read, cached ones included (cache
+      reads and cache writes). Drivers whose tool counts cache apart (claude: Anthropic's
+      `input_tokens` excludes `cache_read_input_tokens` and `cache_creation_input_tokens`)
+      add them in, so prompts compare across drivers and pricing never bills twice.
+    - `cache_read_tokens` / `cache_write_tokens`: the cached parts of that input, also
+      recorded apart (telemetry `cache_read_tokens`, `cache_write_tokens`).
+    - `output_tokens`: generated tokens as the tool counts them; `reasoning_tokens` is
+      the thinking part, inside output for OpenAI/codex, apart for gemini.
+    - `provider_total_tokens`: the tool's own total when it gives one (gemini's
+      `total`, OpenAI's `total_tokens`); `total_tokens` prefers it, so gemini's thought
+      tokens are not dropped.
+    """
 
     input_tokens: int | None = None
     output_tokens: int | None = None
     reasoning_tokens: int | None = None
     cache_read_tokens: int | None = None
     cache_write_tokens: int | None = None
+    provider_total_tokens: int | None = None
 
     @property
     def total_tokens(self) -> int | None:
+        """The provider's total when given, else input + output (None when neither is known)."""
+        if self.provider_total_tokens is not None:
+            return self.provider_total_tokens
         parts = [self.input_tokens, self.output_tokens]
         if all(p is None for p in parts):
             return None

@@ -107,7 +107,8 @@ def summary(ctx: click.Context, spec: str | None, as_json: bool) -> None:
 
     Reads every consensus telemetry line of SPEC (default: all SPECs). Totals
     add what was reported; calls without token or cost figures are counted
-    as unknown rather than as zero.
+    as unknown rather than as zero. The guardrail's policy-agent calls get a
+    line of their own, "(policy calls)".
     """
     from speckit.cli.consensus_cmd import evidence_spec
     from speckit.telemetry.summary import as_json as rows_json
@@ -129,3 +130,5 @@ def summary(ctx: click.Context, spec: str | None, as_json: bool) -> None:
         click.echo(_line("(all agents)", row.total, "agent time/run"))
         for agent, figures in sorted(row.agents.items()):
             click.echo(_line(agent, figures, "avg latency"))
+        if row.policy.runs:
+            click.echo(_line("(policy calls)", row.policy, "avg latency"))

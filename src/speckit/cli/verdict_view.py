@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 
 class ProgressPrinter:
-    """Prints one stderr line as each agent starts and finishes (stdout stays for results)."""
+    """Prints one stderr line as each agent starts and finishes (stdout stays for results).
+
+    A call that returned an answer is shown as "answered", never "ok": whether it is
+    valid for the stage is judged afterwards, and shown in the verdict table.
+    """
 
     def __init__(self) -> None:
         self.started: dict[str, float] = {}
@@ -26,12 +30,11 @@ class ProgressPrinter:
             click.echo(f"  … {agent} running", err=True)
         elif state == "done" and result is not None:
             seconds = time.monotonic() - self.started.get(agent, time.monotonic())
+            # the words of speckit.views.answered_state, without importing rich here: this
+            # runs while agents are cancelled, and rich is imported by a prewarm thread
             reason = f": {result.error}" if result.error else ""
-            click.echo(
-                f"  {'✔' if result.succeeded else '✖'} {agent} {result.status} "
-                f"in {seconds:.1f}s{reason}",
-                err=True,
-            )
+            mark, word = ("•", "answered") if result.succeeded else ("✖", result.status)
+            click.echo(f"  {mark} {agent} {word} in {seconds:.1f}s{reason}", err=True)
         sys.stderr.flush()
 
 
@@ -39,7 +42,7 @@ def print_stage_run(run: StageRun, root: Path) -> None:
     """The verdict: status, agents with tokens/latency/cost, conflicts, missing agents, paths."""
     from rich.text import Text
 
-    from speckit.views import agent_table, badge, output_console, relative
+    from speckit.views import agent_table, badge, left_out_label, output_console, relative
 
     console = output_console()
     synthesis = run.synthesis
@@ -49,8 +52,9 @@ def print_stage_run(run: StageRun, root: Path) -> None:
         console.print(f"decision: {synthesis.decision}", markup=False)
     for conflict in synthesis.conflicts:
         console.print(f"conflict: {conflict}", markup=False)
-    for missing in synthesis.missing_agents:
-        console.print(f"missing:  {missing.agent}: {missing.reason}", markup=False)
+    for left_out in synthesis.missing_agents:  # every agent without a valid answer
+        label = f"{left_out_label(left_out.status)}:"
+        console.print(f"{label:<9} {left_out.agent}: {left_out.reason}", markup=False)
     if synthesis.arbiter is not None:
         ruling = synthesis.arbiter
         verdict = "resolved the conflict" if ruling.resolved else "did not resolve the conflict"

@@ -8,7 +8,7 @@ a refusal is recorded but only fails the guardrail when `policy.blocking = true`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from speckit.guardrails.result import CheckResult, CheckStatus, Timer
 
@@ -16,8 +16,21 @@ if TYPE_CHECKING:
     from speckit.config import Config
 
 NAME = "policy"
-PolicyAsk = Callable[[list[str], str], list[tuple[str, bool, str]]]
-"""(agent names, prompt) -> [(agent, approved, reason)]."""
+
+
+class PolicyAnswer(NamedTuple):
+    """One policy agent's answer, and what its call cost (`call`: model, call_status,
+    latency_ms, prompt/completion/total tokens, cost_usd, cost_source), so the call is
+    recorded in the guardrail record and the telemetry line like any agent call."""
+
+    agent: str
+    approved: bool
+    reason: str
+    call: dict[str, object] | None = None
+
+
+PolicyAsk = Callable[[list[str], str], list[PolicyAnswer]]
+"""(agent names, prompt) -> one PolicyAnswer per agent that answered."""
 
 
 class NotAsked:
@@ -77,12 +90,15 @@ def run_policy(
         answers = policy_ask(list(policy.agents), policy_prompt(spec_id, stage))
     except Exception as exc:  # an agent runner failure is a policy failure, not a crash
         return done("failed", f"policy agents could not be asked: {exc}", [])
-    by_agent = {agent: (approved, reason) for agent, approved, reason in answers}
+    # PolicyAnswer(*a) also takes a plain (agent, approved, reason) tuple from older callers
+    by_agent = {answer.agent: answer for answer in (PolicyAnswer(*a) for a in answers)}
     agents: list[dict[str, object]] = []
     refusals: list[str] = []
     for name in policy.agents:
-        approved, reason = by_agent.get(name, (False, "no answer"))
-        agents.append({"agent": name, "status": "passed" if approved else "failed", "note": reason})
+        answer = by_agent.get(name, PolicyAnswer(name, False, "no answer"))
+        approved, reason = answer.approved, answer.reason
+        status = "passed" if approved else "failed"
+        agents.append({"agent": name, "status": status, "note": reason, **(answer.call or {})})
         if not approved:
             refusals.append(f"{name}: {reason}" if reason else name)
     if refusals:

@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from string import Template
 from typing import TYPE_CHECKING
 
+from speckit.guardrails.policy import PolicyAnswer, PolicyAsk
 from speckit.resources import read_data_text
 from speckit.stages import Stage, command_name
 
 if TYPE_CHECKING:
+    from speckit.agents.result import AgentResult
     from speckit.workspace import Workspace
 
 POLICY_PROMPT_VERSION = "20261125-policy-a"
-PolicyAsk = Callable[[list[str], str], list[tuple[str, bool, str]]]
+
+
+def call_figures(result: AgentResult) -> dict[str, object]:
+    """What a policy call used, in the telemetry's field names: a 5,000-token policy call
+    is spent like a stage agent's and must show up in the record and the summary."""
+    usage = result.usage
+    return {
+        "model": result.model or None,
+        "call_status": result.status,
+        "latency_ms": result.latency_ms,
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cost_usd": result.cost_usd,
+        "cost_source": result.cost_source,
+    }
 
 
 def policy_asker(
@@ -32,7 +51,7 @@ def policy_asker(
     if not workspace.config.guardrails.policy.agents:
         return None
 
-    def ask(agent_names: list[str], _prompt: str) -> list[tuple[str, bool, str]]:
+    def ask(agent_names: list[str], _prompt: str) -> list[PolicyAnswer]:
         from speckit.agents.runner import AgentRequest, run_stage_agents_sync
         from speckit.evidence.naming import utc_timestamp
         from speckit.prompts.context import build_context
@@ -67,7 +86,8 @@ def policy_asker(
             decision = (result.parsed or {}).get("decision")
             given = (result.parsed or {}).get("reason")
             reason = str(given or result.error or f"{result.status}, no reason given")
-            answers.append((result.agent, result.succeeded and decision == "approve", reason))
+            approved = result.succeeded and decision == "approve"
+            answers.append(PolicyAnswer(result.agent, approved, reason, call_figures(result)))
         return answers
 
     return ask

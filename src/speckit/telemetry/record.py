@@ -61,7 +61,13 @@ def _sum(values: list[Any]) -> Any:
 
 
 def guardrail_block(guardrail: dict[str, Any] | None) -> dict[str, Any]:
-    """The earlier flat guardrail block, filled from a schema-v1 record when one is given."""
+    """The earlier flat guardrail block, filled from a schema-v1 record when one is given.
+
+    The policy agents' calls (speckit's `policy.agents[]` in the record) fill
+    `policy_model`, `policy_status`, `latency_ms` (the policy check's wall time) and
+    `cost_usd`, and add `prompt_tokens`, `completion_tokens`, `total_tokens`,
+    `cost_source` and `policy_agents` (one entry per call), so they are counted.
+    """
     block: dict[str, Any] = dict.fromkeys(GUARDRAIL_KEYS)
     if not guardrail:
         return block
@@ -71,6 +77,8 @@ def guardrail_block(guardrail: dict[str, Any] | None) -> dict[str, Any]:
         if isinstance(part, dict):
             block[f"{prefix}_model"] = part.get("model")
             block[f"{prefix}_status"] = part.get("status")
+    if isinstance(policy, dict):
+        block.update(_policy_calls(policy, guardrail.get("checks")))
     for key in GUARDRAIL_KEYS:
         if key in guardrail:
             block[key] = guardrail[key]
@@ -78,6 +86,78 @@ def guardrail_block(guardrail: dict[str, Any] | None) -> dict[str, Any]:
         if key in guardrail:
             block[key] = guardrail[key]
     return block
+
+
+_CALL_KEYS = (
+    "agent",
+    "model",
+    "call_status",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+    "cost_source",
+)
+
+
+def _total(values: list[Any]) -> Any:
+    """Sum of counts; None when any is unknown (a partial sum would pass for the whole)."""
+    if not values or any(not _known(v) for v in values):
+        return None
+    return sum(values)
+
+
+def _known(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _policy_calls(policy: dict[str, Any], checks: Any) -> dict[str, Any]:
+    """The guardrail block's policy fields from speckit's record `policy` block."""
+    calls = [
+        {key: agent.get(key) for key in _CALL_KEYS}
+        for agent in policy.get("agents") or []
+        if isinstance(agent, dict) and "call_status" in agent
+    ]
+    if not calls:
+        return {}
+    duration = next(
+        (
+            c.get("duration_ms")
+            for c in checks or []
+            if isinstance(c, dict) and c.get("name") == "policy"
+        ),
+        None,
+    )
+    models = [str(c["model"]) for c in calls if c.get("model")]
+    sources = {c.get("cost_source") for c in calls}
+    return {
+        "policy_model": ", ".join(dict.fromkeys(models)) or None,
+        "policy_status": policy.get("status"),
+        "latency_ms": duration if _known(duration) else None,
+        "cost_usd": _total([c["cost_usd"] for c in calls]),
+        "prompt_tokens": _total([c["prompt_tokens"] for c in calls]),
+        "completion_tokens": _total([c["completion_tokens"] for c in calls]),
+        "total_tokens": _total([c["total_tokens"] for c in calls]),
+        "cost_source": sources.pop() if len(sources) == 1 else "mixed",
+        "policy_agents": calls,
+    }
+
+
+def quality_metrics(guardrail: dict[str, Any] | None) -> dict[str, Any]:
+    """Measured checks only: the guardrail checks that passed and failed (skipped ones are
+    neither), or null when no guardrail ran. Counting valid answers here would pass a
+    tally for a measurement; completeness and review scores are not measured (null)."""
+    checks = guardrail.get("checks") if guardrail else None
+    statuses = [c.get("status") for c in checks if isinstance(c, dict)] if checks else None
+    return {
+        "automated_checks_passed": statuses.count("passed") if statuses is not None else None,
+        "automated_checks_failed": statuses.count("failed") if statuses is not None else None,
+        "human_review_score": None,
+        "completeness_score": None,
+    }
 
 
 def stage_record(
@@ -90,8 +170,6 @@ def stage_record(
     """The schema-v2 line for one stage run."""
     from speckit import __version__
 
-    valid = sum(1 for a in synthesis.agents if a.valid)
-    expected = len(synthesis.agents)
     summary = {
         "agreements": list(synthesis.consensus.agreements),
         "conflicts": list(synthesis.consensus.conflicts),
@@ -117,12 +195,7 @@ def stage_record(
             "total_latency_ms": _sum([a["latency_ms"] for a in agents]),
             "total_cost_usd": _sum([a["cost_usd"] for a in agents]),
         },
-        "quality_metrics": {
-            "automated_checks_passed": valid,
-            "automated_checks_failed": expected - valid,
-            "human_review_score": None,
-            "completeness_score": round(valid / expected, 3) if expected else None,
-        },
+        "quality_metrics": quality_metrics(guardrail),
         "guardrail": guardrail_block(guardrail),
         "consensusStatus": synthesis.status,
         "consensusSummary": summary,
@@ -176,12 +249,7 @@ def override_record(
             "total_latency_ms": None,
             "total_cost_usd": None,
         },
-        "quality_metrics": {
-            "automated_checks_passed": 0,
-            "automated_checks_failed": 0,
-            "human_review_score": None,
-            "completeness_score": None,
-        },
+        "quality_metrics": quality_metrics(None),
         "guardrail": guardrail_block(None),
         "consensusStatus": override.verdict,
         "consensusSummary": summary,

@@ -67,9 +67,9 @@ AGENT_V2 = {
     "status": _STR,
     "error": _STR + _N,
 }
-QUALITY_V2 = {
-    "automated_checks_passed": _INT,
-    "automated_checks_failed": _INT,
+QUALITY_V2 = {  # null: nothing was measured (older lines wrote answer counts: still valid)
+    "automated_checks_passed": _INT + _N,
+    "automated_checks_failed": _INT + _N,
     "human_review_score": _NUM + _N,
     "completeness_score": _NUM + _N,
 }
@@ -80,6 +80,14 @@ GUARDRAIL_V2 = {
     "policy_status": _STR + _N,
     "latency_ms": _NUM + _N,
     "cost_usd": _NUM + _N,
+}
+# Optional guardrail fields (absent from older lines): the policy agents' calls.
+GUARDRAIL_V2_OPTIONAL = {
+    "prompt_tokens": _INT + _N,
+    "completion_tokens": _INT + _N,
+    "total_tokens": _INT + _N,
+    "cost_source": _STR + _N,
+    "policy_agents": _LIST,
 }
 TOP_V1 = {
     "schemaVersion": _INT,
@@ -228,6 +236,13 @@ _FAST_GUARDRAIL = _Shape(GUARDRAIL_V2)
 _FAST_SUMMARY = _Shape({"agreements": _LIST, "conflicts": _LIST})
 
 
+def _optional_fit(guardrail: dict[str, Any]) -> bool:
+    return all(
+        key not in guardrail or _type_ok(guardrail[key], kind)
+        for key, kind in GUARDRAIL_V2_OPTIONAL.items()
+    )
+
+
 def fast_valid_v2(data: Any) -> bool:
     """True when a line is valid: the common case, checked without building messages."""
     if type(data) is not dict:  # a line may hold any JSON value: a list, a number, ...
@@ -244,6 +259,7 @@ def fast_valid_v2(data: Any) -> bool:
         and data["specId"].startswith("SPEC-")
         and _FAST_QUALITY.fits(data["quality_metrics"])
         and _FAST_GUARDRAIL.fits(data["guardrail"])
+        and _optional_fit(data["guardrail"])
         and _FAST_SUMMARY.fits(data["consensusSummary"])
     ):
         return False
@@ -292,6 +308,10 @@ def check_consensus_record(data: dict[str, Any]) -> list[str]:
     for key, spec in (("quality_metrics", QUALITY_V2), ("guardrail", GUARDRAIL_V2)):
         if isinstance(data.get(key), dict):
             _fields(data[key], spec, f"{key}.", out)
+    guardrail = data.get("guardrail")
+    if isinstance(guardrail, dict):
+        present = {k: v for k, v in GUARDRAIL_V2_OPTIONAL.items() if k in guardrail}
+        _fields(guardrail, present, "guardrail.", out)
     summary = data.get("consensusSummary")
     if isinstance(summary, dict):
         _fields(summary, {"agreements": _LIST, "conflicts": _LIST}, "consensusSummary.", out)

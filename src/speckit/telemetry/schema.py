@@ -25,6 +25,12 @@ def _object(fields: dict[str, str], **extra: Any) -> dict[str, Any]:
     return {"type": "object", "required": list(fields), "properties": properties}
 
 
+def _with_optional(schema: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
+    """`schema` plus typed properties that older records may lack (not required)."""
+    schema["properties"].update({key: _type(kind) for key, kind in fields.items()})
+    return schema
+
+
 def consensus_schema() -> dict[str, Any]:
     """Schema v2 of one consensus telemetry line (`*_telemetry.jsonl`)."""
     agent = _object(v.AGENT_V2, status={"enum": list(v.AGENT_STATUSES)})
@@ -41,7 +47,7 @@ def consensus_schema() -> dict[str, Any]:
         timestamp={"pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"},
         consensus=consensus,
         quality_metrics=_object(v.QUALITY_V2),
-        guardrail=_object(v.GUARDRAIL_V2),
+        guardrail=_with_optional(_object(v.GUARDRAIL_V2), v.GUARDRAIL_V2_OPTIONAL),
         consensusStatus={"enum": list(v.CONSENSUS_STATUSES)},
         consensusSummary=_object({"agreements": "array", "conflicts": "array"}),
     )

@@ -1,5 +1,8 @@
 """Per stage and agent figures from the telemetry lines: runs, verdicts, tokens, latency, cost.
 
+Policy-agent calls made by the guardrail (`guardrail.policy_agents`) are summed
+apart (`policy`): they are spent tokens too, but not part of the consensus.
+
 The same figures the earlier system read with jq (`.consensus.status`,
 `.consensus.total_tokens`, `.consensus.total_cost_usd`), read from the files.
 """
@@ -50,6 +53,7 @@ class StageFigures:
     stage: str
     total: Figures = field(default_factory=Figures)
     agents: dict[str, Figures] = field(default_factory=dict)
+    policy: Figures = field(default_factory=Figures)  # guardrail policy-agent calls
     overrides: int = 0
     skipped_lines: int = 0
 
@@ -68,6 +72,16 @@ def _add_line(figures: StageFigures, record: dict[str, Any] | None) -> None:
         consensus.get("total_latency_ms"),
         consensus.get("total_cost_usd"),
     )
+    guardrail = record.get("guardrail")
+    calls = guardrail.get("policy_agents") if isinstance(guardrail, dict) else None
+    for call in calls if isinstance(calls, list) else []:
+        if isinstance(call, dict):
+            figures.policy.add(
+                call.get("call_status"),
+                call.get("total_tokens"),
+                call.get("latency_ms"),
+                call.get("cost_usd"),
+            )
     for agent in consensus.get("agents") or []:
         if isinstance(agent, dict):
             figures.agents.setdefault(str(agent.get("agent")), Figures()).add(

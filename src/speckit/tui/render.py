@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from speckit.stages import STAGES
-from speckit.views import AGENT_STATE_STYLE, BADGES, relative
+from speckit.views import AGENT_STATE_STYLE, BADGES, answered_state, left_out_label, relative
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
@@ -61,9 +61,9 @@ def live_table(rows: Iterable[LiveAgent], now: float) -> Table:
             state = Text(f"… running {now - row.started:.0f}s", style="blue")
         elif row.state == "done" and row.result is not None:
             took = (row.finished or now) - (row.started or now)
-            mark = "✔" if row.result.succeeded else "✖"
+            mark, word = answered_state(row.result)
             state = Text(
-                f"{mark} done: {row.result.status} in {took:.1f}s",
+                f"{mark} done: {word} in {took:.1f}s",
                 style=AGENT_STATE_STYLE.get(row.result.status, "red"),
             )
         else:
@@ -74,7 +74,7 @@ def live_table(rows: Iterable[LiveAgent], now: float) -> Table:
 
 def missing_lines(run: StageRun) -> list[Text]:
     return [
-        Text(f"missing: {m.agent} ({m.status}): {m.reason}", style="yellow")
+        Text(f"{left_out_label(m.status)}: {m.agent}: {m.reason}", style="yellow")
         for m in run.synthesis.missing_agents
     ]
 
