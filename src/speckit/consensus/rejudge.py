@@ -95,6 +95,8 @@ def _result(
         output_tokens=_int(metrics.get("completion_tokens")),
         reasoning_tokens=_int(metrics.get("reasoning_tokens")),
         cache_read_tokens=_int(metrics.get("cache_read_tokens")),
+        cache_write_tokens=_int(metrics.get("cache_write_tokens")),
+        provider_total_tokens=_int(metrics.get("total_tokens")),  # as recorded, not recomputed
     )
     cost = metrics.get("cost_usd")
     common: dict[str, Any] = {

@@ -40,7 +40,7 @@ class NotAsked:
     def __init__(self, reason: str) -> None:
         self.reason = reason
 
-    def __call__(self, agents: list[str], prompt: str) -> list[tuple[str, bool, str]]:
+    def __call__(self, agents: list[str], prompt: str) -> list[PolicyAnswer]:
         raise RuntimeError(f"policy agents must not be asked: {self.reason}")
 
 
