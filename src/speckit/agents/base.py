@@ -129,7 +129,8 @@ def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules
     parsed = None
     taken = None  # which JSON object of the text `parsed` is
     if status == "ok":
-        found = answer_in(text, request.stage)
+        # the stage schema picks the answer; a policy call (no schema) answers another shape
+        found = answer_in(text, request.stage if request.schema is not None else None)
         parsed, taken = (found.data, found.source) if found is not None else (None, None)
         if parsed is None and request.expects_json:
             status = "invalid"
