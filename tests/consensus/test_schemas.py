@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
 import pytest
 
 from speckit.consensus.schemas import REQUIRED_FIELD, check_answer, stage_schema
@@ -63,10 +64,7 @@ def test_unknown_stage_is_refused() -> None:
 
 
 def test_schema_validates_with_a_json_schema_engine() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     for stage, data in VALID.items():
-        if stage == "audit":
-            data = {**data, "recommendation": "reject"}  # the schema's enum is lower case
-        jsonschema.validate(data, stage_schema(stage))
+        jsonschema.validate(data, stage_schema(stage))  # "Reject" too: case does not matter
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"final_plan": {"work_breakdown": []}}, stage_schema("plan"))

@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from speckit.telemetry import telemetry_enabled
@@ -109,7 +110,6 @@ def test_type_and_enum_problems_name_the_field() -> None:
 
 @pytest.mark.shared(EVIDENCE)
 def test_published_schemas_agree_with_the_fast_validator(cli: CliRunner) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     done = cli("telemetry", "schema")
     assert done.returncode == 0
     assert json.loads(done.stdout) == consensus_schema()

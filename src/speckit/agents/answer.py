@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from speckit.consensus.extract import extract_json
+from speckit.consensus.extract import Found, find_answer
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -24,11 +24,21 @@ def load_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def parse_answer(text: str) -> dict[str, Any] | None:
-    """The JSON object an agent answered with, or None."""
+def parse_answer(text: str, stage: str | None = None) -> dict[str, Any] | None:
+    """The JSON object an agent answered with (the one that answers `stage`), or None."""
+    found = answer_in(text, stage)
+    return found.data if found is not None else None
+
+
+def answer_in(text: str, stage: str | None = None) -> Found | None:
+    """The object that answers `stage` among the JSON objects in `text`, and which one it was.
+
+    An agent's prose may show an example of the shape before the real answer, so the
+    last object that is a valid `stage` answer wins (else the last object).
+    """
     if not text.strip():
         return None
-    return extract_json(text)
+    return find_answer(text, stage)
 
 
 def one_line(text: str, limit: int = 300) -> str:

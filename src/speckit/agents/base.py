@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from speckit.agents.answer import one_line, parse_answer, redact
+from speckit.agents.answer import answer_in, one_line, redact
 from speckit.agents.env import layered_env
 from speckit.agents.pricing import cost_of
 from speckit.agents.request import AgentRequest
@@ -126,8 +126,11 @@ def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules
     scrub_files(evidence_files(request.raw_output_path), secrets)
     scrub_leftovers(request.raw_output_path.parent, secrets)  # whatever the driver
     parsed = None
+    taken = None  # which JSON object of the text `parsed` is
     if status == "ok":
-        parsed = parse_answer(text)
+        # the stage schema picks the answer; a policy call (no schema) answers another shape
+        found = answer_in(text, request.stage if request.schema is not None else None)
+        parsed, taken = (found.data, found.source) if found is not None else (None, None)
         if parsed is None and request.expects_json:
             status = "invalid"
             cut = " (output cut at the in-memory cap)" if outcome.truncated else ""
@@ -144,6 +147,7 @@ def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules
         status=status,
         text=text,
         parsed=parsed,
+        json_source=taken,
         usage=outcome.usage,
         exit_code=outcome.exit_code,
         cost_usd=cost,

@@ -59,6 +59,8 @@ class AgentResult(BaseModel):
     status: AgentStatus
     text: str = ""
     parsed: dict[str, Any] | None = None
+    # Which JSON object of `text` is `parsed`: {"index", "of", "why"} (None: not from text).
+    json_source: dict[str, Any] | None = None
     usage: Usage = Field(default_factory=Usage)
     latency_ms: int = 0
     exit_code: int | None = None

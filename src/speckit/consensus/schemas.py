@@ -1,8 +1,11 @@
-"""Per-stage answer shapes (design §4): the JSON Schema given to agents and a fast check.
+"""Per-stage answer shapes: the JSON Schema given to agents and the check that judges answers.
 
 The required field per stage is a contract kept from the earlier system; any
 other field is allowed and kept. `check_answer` is hand-written so its reason
-fits on one line and names the exact field.
+fits on one line and names the exact field, and so that judging an answer does
+not import a JSON Schema engine at start-up. It accepts exactly what
+`stage_schema` accepts: tests/consensus/test_answer_truth.py proves it with
+`jsonschema` over generated answers.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ DECISIONS = ("approve", "reject")
 REASON_FIELD: dict[str, str] = {"validate": "reasons", "audit": "conditions", "unlock": "reasons"}
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+# Non-blank text: Python's `re` (which jsonschema uses) matches `\S` exactly where
+# `str.strip()` keeps a character, so the schema and `item_text` agree.
+_TEXT = {"type": "string", "pattern": "\\S"}
+# A decision as answers write it: case and surrounding white space do not matter.
+_DECISION_PATTERN = "^\\s*(?:[Aa][Pp][Pp][Rr][Oo][Vv][Ee]|[Rr][Ee][Jj][Ee][Cc][Tt])\\s*$"
 CONSENSUS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "What you agree with and what you dispute in the other proposals.",
@@ -44,14 +52,22 @@ def _stage_name(stage: str) -> str:
 
 
 def _item_list(keys: tuple[str, ...]) -> dict[str, Any]:
-    objects = [
-        {"type": "object", "required": [key], "properties": {key: {"type": "string"}}}
-        for key in keys
-    ]
+    objects = [{"type": "object", "required": [key], "properties": {key: _TEXT}} for key in keys]
     return {
         "type": "array",
         "minItems": 1,
-        "items": {"anyOf": [{"type": "string", "minLength": 1}, *objects]},
+        "items": {"anyOf": [{**_TEXT, "minLength": 1}, *objects]},
+    }
+
+
+def _decision() -> dict[str, Any]:
+    """The enum first (a constrained decoder follows it); any case and spacing of it accepted."""
+    return {
+        "anyOf": [
+            {"type": "string", "enum": list(DECISIONS)},
+            {"type": "string", "pattern": _DECISION_PATTERN},
+        ],
+        "description": "approve or reject",
     }
 
 
@@ -73,7 +89,7 @@ def stage_schema(stage: str) -> dict[str, Any]:
         required = ["final_plan"]
     elif name in CATEGORICAL:
         field = REQUIRED_FIELD[name]
-        properties[field] = {"type": "string", "enum": list(DECISIONS)}
+        properties[field] = _decision()
         properties[REASON_FIELD[name]] = _STRINGS
         required = [field]
     else:
@@ -135,17 +151,53 @@ def item_text(stage: str, item: Any) -> str | None:
     return None
 
 
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _strings_problem(where: str, value: Any) -> str | None:
+    """A reason when an optional list of strings (`reasons`, `consensus.conflicts`) is not one."""
+    if not isinstance(value, list):
+        return f"{where} must be a list of strings, got {_kind(value)}"
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            return f"{where}[{index}] must be a string, got {_kind(item)}"
+    return None
+
+
+def _optional_problem(name: str, data: dict[str, Any]) -> str | None:
+    """What the schema says about the optional fields an answer may carry, checked too."""
+    if "consensus" in data:
+        consensus = data["consensus"]
+        if not isinstance(consensus, dict):
+            return "consensus must be an object with agreements and conflicts lists"
+        for key in ("agreements", "conflicts"):
+            if key in consensus and (found := _strings_problem(f"consensus.{key}", consensus[key])):
+                return found
+    if name in CATEGORICAL and REASON_FIELD[name] in data:
+        return _strings_problem(REASON_FIELD[name], data[REASON_FIELD[name]])
+    plan = data.get("final_plan")
+    if name == "plan" and isinstance(plan, dict):
+        for key in ("acceptance_mapping", "risks"):
+            if key in plan and not isinstance(plan[key], list):
+                return f"final_plan.{key} must be a list, got {_kind(plan[key])}"
+    return None
+
+
 def check_answer(stage: str, data: dict[str, Any] | None) -> str | None:
-    """None when `data` is a valid answer for `stage`, else a one-line reason."""
+    """None when `data` is a valid answer for `stage`, else a one-line reason naming the field.
+
+    Valid means valid under `stage_schema(stage)`, no more and no less.
+    """
     name = _stage_name(stage)
     field = REQUIRED_FIELD[name]
     if data is None:
         return "no JSON object in the output"
     if not isinstance(data, dict):
         return "the answer is not a JSON object"
-    consensus = data.get("consensus")
-    if consensus is not None and not isinstance(consensus, dict):
-        return "consensus must be an object with agreements and conflicts lists"
+    problem = _optional_problem(name, data)
+    if problem is not None:
+        return problem
     value = required_value(name, data)
     if value is None:
         return f"missing required field {field}"

@@ -146,13 +146,13 @@ def _agreement(text: str, members: dict[str, str]) -> Agreement:
     return Agreement(text=text, agents=list(members), variants=dict(members))
 
 
-def _answer(result: AgentResult) -> dict[str, Any] | None:
-    return result.parsed if result.parsed is not None else extract_json(result.text)
+def _answer(result: AgentResult, stage: str) -> dict[str, Any] | None:
+    return result.parsed if result.parsed is not None else extract_json(result.text, stage)
 
 
 def valid_answer(stage: str, result: AgentResult) -> bool:
     """Whether `result` would count as a valid answer in `stage` (rule 1's test)."""
-    return result.status == "ok" and check_answer(stage, _answer(result)) is None
+    return result.status == "ok" and check_answer(stage, _answer(result, stage)) is None
 
 
 def _summary_text(stage: str, items: list[str], decision: str | None) -> str:
@@ -181,7 +181,7 @@ def _judge(stage: str, result: AgentResult | None, agent: str) -> tuple[AgentSum
     if result.status != "ok":
         base.reason = result.error or f"agent {result.status}"
         return base, None
-    data = _answer(result)
+    data = _answer(result, stage)
     problem = check_answer(stage, data)
     if problem is not None:
         base.status, base.reason = "invalid", problem
@@ -347,7 +347,7 @@ def apply_arbiter(synthesis: Synthesis, ruling: AgentResult) -> Synthesis:
         block.reason = ruling.error or f"arbiter {ruling.status}"
         result.notes.append(f"arbiter {ruling.agent} {ruling.status}: the conflict stands")
         return result
-    data = _answer(ruling)
+    data = _answer(ruling, stage)
     problem = check_answer(stage, data)
     if data is not None:
         rationale = data.get("rationale")

@@ -148,7 +148,7 @@ def _answer_or_stub(
     from speckit.consensus.extract import extract_json
 
     if result is not None and result.status == "ok":
-        data = result.parsed if result.parsed is not None else extract_json(result.text)
+        data = result.parsed if result.parsed is not None else extract_json(result.text, command)
         if data is not None:
             return data
     stub: dict[str, Any] = {
@@ -166,6 +166,14 @@ def _answer_or_stub(
         if result.raw_output_path:
             stub["raw_output_path"] = result.raw_output_path
     return stub
+
+
+def _with_source(entry: dict[str, Any], result: AgentResult | None) -> dict[str, Any]:
+    """The metrics file's entry plus `json_source`: which JSON object of the text was taken
+    (the telemetry line keeps its own fields only)."""
+    if result is None or result.json_source is None:
+        return entry
+    return {**entry, "json_source": result.json_source}
 
 
 def _summary_of(result: AgentResult) -> AgentSummary:
@@ -222,7 +230,7 @@ def write_bundle(
         atomic_write_json(answer, stub, inside=evidence_root)
         entry = agent_entry(summary, result, _relative(answer, evidence_root))
         metrics = folder / bundle_file(command, key, f"{agent}_metrics")
-        atomic_write_json(metrics, entry, inside=evidence_root)
+        atomic_write_json(metrics, _with_source(entry, result), inside=evidence_root)
         paths.agents[agent], paths.metrics[agent] = answer, metrics
         entries.append(entry)
     paths.synthesis = folder / bundle_file(command, key, "synthesis")
