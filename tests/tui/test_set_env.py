@@ -31,8 +31,13 @@ def test_set_env_beats_the_agents_env_which_beats_the_shell(
     config.write_text(config.read_text().replace("[agents.echo]", toml_env))
     folder = workspace.root / "evidence" / "consensus" / spec_id
 
+    read: set[Path] = set()
+
     def seen() -> str:
-        newest = sorted(folder.glob("spec-plan_*_echo.json"))[-1]
+        """What the echo agent saw in the run that just ended (two runs in one second are
+        `<ts>_echo.json` and `<ts>-2_echo.json`, which do not sort in run order)."""
+        (newest,) = set(folder.glob("spec-plan_*_echo.json")) - read
+        read.add(newest)
         return str(json.loads(newest.read_text())["final_plan"]["work_breakdown"][0])
 
     async def scenario() -> None:
