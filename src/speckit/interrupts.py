@@ -20,8 +20,11 @@ def record(signum: int) -> None:
     """Note the signal and SIGKILL every agent group still running."""
     received.append(signum)
     process = sys.modules.get("speckit.agents.process")
-    if process is not None:  # not imported yet: no agent was ever started
-        process.kill_all_groups()
+    # Not imported yet, or still being imported when the signal came (its functions not yet
+    # defined): no agent was ever started then.
+    kill_all_groups = getattr(process, "kill_all_groups", None)
+    if kill_all_groups is not None:
+        kill_all_groups()
 
 
 def pending() -> int | None:
