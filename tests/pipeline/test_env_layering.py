@@ -34,8 +34,11 @@ def reporter_roster(command: list[str], env: str) -> str:
 
 
 def seen_by_claude(scripted: ScriptedWorkspace) -> list[str]:
-    answers = sorted(scripted.consensus_dir().glob("spec-plan_*_claude.json"))
-    answer = json.loads(answers[-1].read_text(encoding="utf-8"))
+    # newest by write time: two runs in one second are `<ts>_…` and `<ts>-2_…`, and `-2`
+    # sorts first by name
+    answers = scripted.consensus_dir().glob("spec-plan_*_claude.json")
+    newest = max(answers, key=lambda path: path.stat().st_mtime_ns)
+    answer = json.loads(newest.read_text(encoding="utf-8"))
     return list(answer["final_plan"]["work_breakdown"])
 
 
