@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tests.agents.conftest import pid_gone
 from tests.pipeline.conftest import ScriptedWorkspace
 
 SLEEPER = (
@@ -78,15 +79,7 @@ def started(markers: Path) -> list[int]:
 
 def alive(pid: int) -> bool:
     """True while `pid` runs (a zombie waiting for its reaper counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
+    return not pid_gone(pid)
 
 
 def wait_for(check: Callable[[], bool], seconds: float = WAIT_S) -> bool:
