@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from speckit.consensus.synthesis import HumanOverride
     from speckit.workspace import Workspace
 
-EXIT_FOR = {"ok": 0, "conflict": 2, "degraded": 3}
-
 
 def evidence_spec(workspace: Workspace, reference: str) -> str:
     """A SPEC id from the docs (prefix allowed) or, failing that, one with evidence on disk."""
@@ -55,7 +53,7 @@ def check(ctx: click.Context, spec: str, stage: str, as_json: bool) -> None:
     \b
     Exit codes: 0 ok, 2 conflict, 3 degraded, 1 no synthesis or unreadable.
     """
-    from speckit.errors import SpeckitError
+    from speckit.errors import VERDICT_EXIT, ExitCode, SpeckitError
     from speckit.evidence.bundle import latest_synthesis
     from speckit.stages import parse_stage
 
@@ -83,7 +81,7 @@ def check(ctx: click.Context, spec: str, stage: str, as_json: bool) -> None:
             )
         for reason in data.get("reasons") or []:
             click.echo(f"  {reason}")
-    ctx.exit(EXIT_FOR.get(status, 1))
+    ctx.exit(VERDICT_EXIT.get(status, ExitCode.ERROR))
 
 
 def _verdict_json(verdict: Verdict) -> dict[str, Any]:

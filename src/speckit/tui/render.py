@@ -7,7 +7,6 @@ without colour. Pure functions of their inputs: no Textual, no I/O.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from speckit.agents.secrets import SECRET_NAME
 from speckit.stages import STAGES
 from speckit.views import AGENT_STATE_STYLE, BADGES, answered_state, left_out_label, relative
 
@@ -26,10 +26,7 @@ if TYPE_CHECKING:
     from speckit.pipeline.status import SpecStatus
     from speckit.tui.execute import RunReport
 
-COLLAPSE_OVER = 5
-_SECRET_NAME = re.compile(
-    r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE
-)  # agreements / conflicts longer than this start collapsed
+COLLAPSE_OVER = 5  # agreements / conflicts longer than this start collapsed
 
 
 def to_plain(renderable: RenderableType, width: int = 160) -> str:
@@ -230,6 +227,6 @@ def env_text(overrides: Mapping[str, str]) -> Text:
         return Text("no session variables; set one with /set-env NAME=VALUE")
     lines = []
     for name, value in sorted(overrides.items()):
-        shown = "••••••" if value and _SECRET_NAME.search(name) else value
+        shown = "••••••" if value and SECRET_NAME.search(name) else value
         lines.append(f"{name}={shown}")
     return Text("\n".join(lines))
