@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from speckit.cli.context import app
+from speckit.cli.options import json_option
 from speckit.workspace import relative
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def consensus() -> None:
 @consensus.command()
 @click.argument("spec")
 @click.argument("stage")
-@click.option("--json", "as_json", is_flag=True, help="Print the synthesis JSON.")
+@json_option("Print the synthesis JSON.")
 @click.pass_context
 def check(ctx: click.Context, spec: str, stage: str, as_json: bool) -> None:
     """Exit with the verdict of the newest synthesis of SPEC's STAGE.
@@ -109,7 +110,7 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
     show_default=True,
     help="Agents that must share an item for it to count as an agreement.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+@json_option("Print the verdicts as JSON.")
 def rejudge(path: Path, quorum: int, as_json: bool) -> None:
     """Re-apply speckit's verdict rules to the bundles under PATH.
 

@@ -8,11 +8,12 @@ import sys
 import click
 
 from speckit.cli.context import app
+from speckit.cli.options import json_option
 
 
 @click.command()
 @click.argument("spec", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option()
 @click.pass_context
 def status(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     """Where each SPEC stands: tracker status, each stage's latest verdict, guardrail,
