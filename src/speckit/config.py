@@ -22,8 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from speckit.errors import SpeckitError
 from speckit.stages import STAGES, Stage
 
-CONFIG_FILE = "speckit.toml"
-
 Driver = Literal[
     "claude_cli", "gemini_cli", "codex_cli", "openai_http", "command", "scripted", "llama_cpp"
 ]

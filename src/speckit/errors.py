@@ -21,6 +21,14 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+VERDICT_EXIT: dict[str, ExitCode] = {
+    "ok": ExitCode.OK,
+    "conflict": ExitCode.CONFLICT,
+    "degraded": ExitCode.DEGRADED,
+}
+"""A consensus verdict's exit code (`run`, `consensus check`); anything else is ERROR."""
+
+
 class SpeckitError(Exception):
     """An expected failure: one line for the user plus the exit code to use."""
 

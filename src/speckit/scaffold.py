@@ -14,9 +14,8 @@ from string import Template
 
 from speckit.fsutil import atomic_write_text
 from speckit.resources import read_data_text
-from speckit.workspace import CACHE_DIR, CONFIG_FILE, TRACKER_FILE
+from speckit.workspace import CACHE_DIR, CONFIG_FILE, SPEC_DOCUMENTS, TRACKER_FILE
 
-DOC_TEMPLATES = ("spec.md", "plan.md", "tasks.md")
 GITIGNORE_LINE = f"{CACHE_DIR}/"
 AGENT_CLIS = {"gemini": "gemini", "claude": "claude", "codex": "codex"}
 SCRIPTED_FILE = "scripted-agents.toml"  # the answers of the `init --scripted` roster
@@ -118,7 +117,7 @@ def init_workspace(
         report.local_roster = wants_local_roster(report.agents_found) if local is None else local
         write(CONFIG_FILE, render_config(report.agents_found, local=report.local_roster))
     write(TRACKER_FILE, read_data_text("templates", "workspace", "SPEC.md"))
-    for name in DOC_TEMPLATES:
+    for name in SPEC_DOCUMENTS:
         write(f"templates/{name}", read_data_text("templates", name))
     write("memory/constitution.md", read_data_text("templates", "workspace", "constitution.md"))
     folder("docs")

@@ -16,6 +16,7 @@ from speckit.workspace import relative as relative
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
+    from speckit.pipeline.status import StatusTable
 
 BADGES: dict[str, tuple[str, str]] = {
     "ok": ("✔ ok", "bold green"),
@@ -99,4 +100,15 @@ def agent_table(results: Iterable[AgentResult], judged: Mapping[str, str] | None
             cost_text(result),
             result.cost_source,
         )
+    return table
+
+
+def status_grid(status: StatusTable, *, wrap: bool = True) -> Table:
+    """The status table for Rich: `wrap` lets cells other than the SPEC id wrap (a
+    terminal); the TUI keeps every cell on one line."""
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for header in status.headers:
+        table.add_column(header, no_wrap=not wrap or header == "SPEC")
+    for cells in status.rows:
+        table.add_row(*cells)
     return table

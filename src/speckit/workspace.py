@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 CONFIG_FILE = "speckit.toml"
 TRACKER_FILE = "SPEC.md"
 DOCS_DIR = "docs"
+SPEC_DOCUMENTS = ("spec.md", "plan.md", "tasks.md")  # in docs/<SPEC>/, in writing order
 CACHE_DIR = ".speckit"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

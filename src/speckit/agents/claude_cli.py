@@ -22,12 +22,9 @@ from speckit.agents.cli_base import CliDriver, exit_error
 from speckit.agents.process import ProcessOutcome
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import Usage
+from speckit.numbers import count_or_none
 
 _CONTEXT_SUFFIX = re.compile(r"\[[^\]]*\]$")
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def result_object(stdout: str) -> dict[str, Any] | None:
@@ -48,15 +45,15 @@ def usage_of(result: dict[str, Any]) -> Usage:
         return Usage()
     details = raw.get("output_tokens_details")
     thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
-    fresh = _int(raw.get("input_tokens"))
-    cache_read = _int(raw.get("cache_read_input_tokens"))
-    cache_write = _int(raw.get("cache_creation_input_tokens"))
+    fresh = count_or_none(raw.get("input_tokens"))
+    cache_read = count_or_none(raw.get("cache_read_input_tokens"))
+    cache_write = count_or_none(raw.get("cache_creation_input_tokens"))
     # Anthropic's input_tokens leaves the cache out; speckit's input is everything read.
     inclusive = None if fresh is None else fresh + (cache_read or 0) + (cache_write or 0)
     return Usage(
         input_tokens=inclusive,
-        output_tokens=_int(raw.get("output_tokens")),
-        reasoning_tokens=_int(thinking),
+        output_tokens=count_or_none(raw.get("output_tokens")),
+        reasoning_tokens=count_or_none(thinking),
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
     )

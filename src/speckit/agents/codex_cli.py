@@ -29,14 +29,11 @@ from speckit.agents.cli_base import CliDriver, exit_error
 from speckit.agents.process import ProcessOutcome
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import Usage
+from speckit.numbers import count_or_none
 
 _METADATA_WARNING = re.compile(r"^Model metadata for `(?P<model>[^`]+)` not found")
 _STDIN_NOTICE = "Reading additional input from stdin..."  # printed on every run: no news
 _TEXT_HEADER_MODEL = re.compile(r"^model: (?P<model>\S+)$", re.MULTILINE)
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def is_startup_warning(message: str) -> bool:
@@ -90,11 +87,11 @@ def usage_of(events: list[dict[str, Any]]) -> Usage:
         usage = event.get("usage")
         if event.get("type") == "turn.completed" and isinstance(usage, dict):
             return Usage(
-                input_tokens=_int(usage.get("input_tokens")),
-                output_tokens=_int(usage.get("output_tokens")),
-                reasoning_tokens=_int(usage.get("reasoning_output_tokens")),
-                cache_read_tokens=_int(usage.get("cached_input_tokens")),
-                cache_write_tokens=_int(usage.get("cache_write_input_tokens")),
+                input_tokens=count_or_none(usage.get("input_tokens")),
+                output_tokens=count_or_none(usage.get("output_tokens")),
+                reasoning_tokens=count_or_none(usage.get("reasoning_output_tokens")),
+                cache_read_tokens=count_or_none(usage.get("cached_input_tokens")),
+                cache_write_tokens=count_or_none(usage.get("cache_write_input_tokens")),
             )
     return Usage()
 

@@ -27,6 +27,7 @@ from speckit.agents.cli_base import CliDriver
 from speckit.agents.process import ProcessOutcome
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import Usage
+from speckit.numbers import count_or_none
 
 INSTRUCTION = "Follow the instructions above and answer exactly as they ask."
 
@@ -46,29 +47,25 @@ _NOISE = re.compile(
 )
 
 
-def _int(value: Any) -> int | None:
-    """A count the tool reported; None when it did not (unknown, never priced as 0)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _tokens_usage(tokens: dict[str, Any], *, stream: bool) -> Usage:
     if stream:  # stream-json result stats: input_tokens / output_tokens / cached, no thoughts
         return Usage(
-            input_tokens=_int(tokens.get("input_tokens")),
-            output_tokens=_int(tokens.get("output_tokens")),
-            cache_read_tokens=_int(tokens.get("cached")),
-            provider_total_tokens=_int(tokens.get("total_tokens")),
+            input_tokens=count_or_none(tokens.get("input_tokens")),
+            output_tokens=count_or_none(tokens.get("output_tokens")),
+            cache_read_tokens=count_or_none(tokens.get("cached")),
+            provider_total_tokens=count_or_none(tokens.get("total_tokens")),
         )
-    total_input = _int(tokens.get("prompt"))  # includes cached; `input` is prompt minus cached
-    fresh, cached = _int(tokens.get("input")), _int(tokens.get("cached"))
+    # `prompt` includes cached; `input` is prompt minus cached
+    total_input = count_or_none(tokens.get("prompt"))
+    fresh, cached = count_or_none(tokens.get("input")), count_or_none(tokens.get("cached"))
     if total_input is None and fresh is not None:
         total_input = fresh + (cached or 0)
     return Usage(
         input_tokens=total_input,
-        output_tokens=_int(tokens.get("candidates")),
-        reasoning_tokens=_int(tokens.get("thoughts")),
+        output_tokens=count_or_none(tokens.get("candidates")),
+        reasoning_tokens=count_or_none(tokens.get("thoughts")),
         cache_read_tokens=cached,
-        provider_total_tokens=_int(tokens.get("total")),
+        provider_total_tokens=count_or_none(tokens.get("total")),
     )
 
 

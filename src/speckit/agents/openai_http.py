@@ -22,14 +22,11 @@ from speckit.agents.process import MEMORY_CAP
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult, Usage
 from speckit.config import AgentConfig
+from speckit.numbers import count_or_none
 
 
 class _TransportError(Exception):
     """Connection-level failure (refused, reset, bad URL), already worded for the user."""
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def request_body(request: AgentRequest, schema_style: str = "json_schema") -> dict[str, Any]:
@@ -65,11 +62,11 @@ def usage_of(data: dict[str, Any]) -> tuple[Usage, float | None]:
     prompt_details = raw.get("prompt_tokens_details") or {}
     completion_details = raw.get("completion_tokens_details") or {}
     usage = Usage(
-        input_tokens=_int(raw.get("prompt_tokens")),
-        output_tokens=_int(raw.get("completion_tokens")),
-        reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
-        cache_read_tokens=_int(prompt_details.get("cached_tokens")),
-        provider_total_tokens=_int(raw.get("total_tokens")),
+        input_tokens=count_or_none(raw.get("prompt_tokens")),
+        output_tokens=count_or_none(raw.get("completion_tokens")),
+        reasoning_tokens=count_or_none(completion_details.get("reasoning_tokens")),
+        cache_read_tokens=count_or_none(prompt_details.get("cached_tokens")),
+        provider_total_tokens=count_or_none(raw.get("total_tokens")),
     )
     cost = raw.get("cost")
     if isinstance(cost, bool) or not isinstance(cost, int | float):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from speckit.cli.context import app
+from speckit.cli.options import json_option
 
 if TYPE_CHECKING:
     from speckit.agents.check import AgentStatusRow
@@ -48,7 +49,7 @@ def _print_table(rows: list[AgentStatusRow], checked: bool) -> None:
 
 
 @agents.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option()
 @click.pass_context
 def list_agents(ctx: click.Context, as_json: bool) -> None:
     """List every agent: driver, model, role, enabled, and whether its tool is found.
@@ -71,7 +72,7 @@ def list_agents(ctx: click.Context, as_json: bool) -> None:
 
 
 @agents.command("check")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option()
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),

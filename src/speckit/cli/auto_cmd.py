@@ -5,16 +5,16 @@ from __future__ import annotations
 import click
 
 from speckit.cli.context import app
-from speckit.cli.env_option import env_option
+from speckit.cli.options import allow_conflict_option, allow_dirty_option, env_option
 
 
 @click.command()
 @click.argument("spec")
 @click.option("--from", "from_stage", help="Start at this stage (default: first stage not yet ok).")
 @click.option("--skip-consensus", is_flag=True, help="Run only the guardrails, no agents.")
-@click.option("--allow-conflict", is_flag=True, help="Go on past a conflict (still recorded).")
+@allow_conflict_option("Go on past a conflict (still recorded).")
 @click.option("--allow-degraded", is_flag=True, help="Go on past a degraded verdict.")
-@click.option("--allow-dirty", is_flag=True, help="Let the clean-tree guardrail pass.")
+@allow_dirty_option
 @env_option
 @click.pass_context
 def auto(

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from speckit.cli.context import app
+from speckit.cli.options import json_option
 from speckit.workspace import relative
 
 if TYPE_CHECKING:
     from speckit.consensus.rejudge import Verdict
     from speckit.consensus.synthesis import HumanOverride
     from speckit.workspace import Workspace
-
-EXIT_FOR = {"ok": 0, "conflict": 2, "degraded": 3}
 
 
 def evidence_spec(workspace: Workspace, reference: str) -> str:
@@ -45,7 +44,7 @@ def consensus() -> None:
 @consensus.command()
 @click.argument("spec")
 @click.argument("stage")
-@click.option("--json", "as_json", is_flag=True, help="Print the synthesis JSON.")
+@json_option("Print the synthesis JSON.")
 @click.pass_context
 def check(ctx: click.Context, spec: str, stage: str, as_json: bool) -> None:
     """Exit with the verdict of the newest synthesis of SPEC's STAGE.
@@ -55,7 +54,7 @@ def check(ctx: click.Context, spec: str, stage: str, as_json: bool) -> None:
     \b
     Exit codes: 0 ok, 2 conflict, 3 degraded, 1 no synthesis or unreadable.
     """
-    from speckit.errors import SpeckitError
+    from speckit.errors import VERDICT_EXIT, ExitCode, SpeckitError
     from speckit.evidence.bundle import latest_synthesis
     from speckit.stages import parse_stage
 
@@ -83,7 +82,7 @@ def check(ctx: click.Context, spec: str, stage: str, as_json: bool) -> None:
             )
         for reason in data.get("reasons") or []:
             click.echo(f"  {reason}")
-    ctx.exit(EXIT_FOR.get(status, 1))
+    ctx.exit(VERDICT_EXIT.get(status, ExitCode.ERROR))
 
 
 def _verdict_json(verdict: Verdict) -> dict[str, Any]:
@@ -111,7 +110,7 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
     show_default=True,
     help="Agents that must share an item for it to count as an agreement.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+@json_option("Print the verdicts as JSON.")
 def rejudge(path: Path, quorum: int, as_json: bool) -> None:
     """Re-apply speckit's verdict rules to the bundles under PATH.
 

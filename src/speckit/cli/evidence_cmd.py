@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from speckit.cli.context import app
+from speckit.cli.options import json_option
 
 
 @click.group()
@@ -17,7 +18,7 @@ def evidence() -> None:
 
 @evidence.command("list")
 @click.argument("spec")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option()
 @click.pass_context
 def list_files(ctx: click.Context, spec: str, as_json: bool) -> None:
     """List SPEC's evidence files (kind, size, path), newest names last."""
@@ -46,7 +47,7 @@ def list_files(ctx: click.Context, spec: str, as_json: bool) -> None:
 
 @evidence.command()
 @click.option("--spec", help="Only this SPEC.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option()
 @click.pass_context
 def stats(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     """Files and bytes per SPEC and kind; warns when a SPEC passes [evidence].limit_mb."""

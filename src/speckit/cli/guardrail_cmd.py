@@ -7,14 +7,15 @@ import json
 import click
 
 from speckit.cli.context import app
+from speckit.cli.options import allow_dirty_option, json_option
 from speckit.errors import ExitCode
 
 
 @click.command()
 @click.argument("stage")
 @click.argument("spec")
-@click.option("--allow-dirty", is_flag=True, help="Let plan pass with modified tracked files.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome and record as JSON.")
+@allow_dirty_option
+@json_option("Print the outcome and record as JSON.")
 @click.pass_context
 def guardrail(ctx: click.Context, stage: str, spec: str, allow_dirty: bool, as_json: bool) -> None:
     """Run the guardrail checks of STAGE for SPEC and write their record.

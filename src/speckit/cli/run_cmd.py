@@ -5,19 +5,15 @@ from __future__ import annotations
 import click
 
 from speckit.cli.context import app
-from speckit.cli.env_option import env_option
+from speckit.cli.options import allow_conflict_option, allow_dirty_option, env_option, json_option
 
 
 @click.command()
 @click.argument("stage")
 @click.argument("spec")
-@click.option("--allow-conflict", is_flag=True, help="Exit 0 on a conflict (it is still recorded).")
-@click.option(
-    "--allow-dirty", is_flag=True, help="Let the clean-tree guardrail pass on a dirty tree."
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the synthesis JSON instead of a summary."
-)
+@allow_conflict_option("Exit 0 on a conflict (it is still recorded).")
+@allow_dirty_option
+@json_option("Print the synthesis JSON instead of a summary.")
 @env_option
 @click.pass_context
 def run(

@@ -7,6 +7,7 @@ import json
 import click
 
 from speckit.cli.context import app
+from speckit.cli.options import json_option
 
 
 @click.command()
@@ -34,7 +35,7 @@ def new(ctx: click.Context, description: str, area: str | None, spec_id: str | N
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option()
 @click.pass_context
 def specs(ctx: click.Context, as_json: bool) -> None:
     """List SPECs with their tracker status and missing documents."""

@@ -8,19 +8,12 @@ import sys
 import click
 
 from speckit.cli.context import app
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+from speckit.cli.options import json_option
 
 
 @click.command()
 @click.argument("spec", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option()
 @click.pass_context
 def status(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     """Where each SPEC stands: tracker status, each stage's latest verdict, guardrail,
@@ -29,7 +22,7 @@ def status(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     Calls no agent; reads the evidence index (.speckit/index.db), rebuilding it
     if it is missing or corrupt.
     """
-    from speckit.pipeline.status import STAGE_ORDER, collect_status, stage_cell
+    from speckit.pipeline.status import collect_status, status_table
     from speckit.specs.documents import resolve_spec
 
     workspace = app(ctx).workspace()
@@ -41,37 +34,15 @@ def status(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     if not rows:
         click.echo('no SPECs yet; create one with: speckit new "what to build"')
         return
-    headers = ["SPEC", "tracker", *STAGE_ORDER, "guardrail", "tokens", "cost", "evidence"]
-    table_rows = []
-    for row in rows:
-        guard = row.guardrail["status"] if row.guardrail else "·"
-        table_rows.append(
-            [
-                row.spec_id,
-                row.tracker_status,
-                *(stage_cell(row.stages.get(s)) for s in STAGE_ORDER),
-                guard,
-                str(row.total_tokens),
-                f"${row.total_cost_usd:.4f}",
-                _size(row.evidence_bytes),
-            ]
-        )
+    table = status_table(rows, evidence=True)
     if sys.stdout.isatty():
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(box=None, pad_edge=False)
-        for header in headers:
-            table.add_column(header, no_wrap=header == "SPEC")
-        for cells in table_rows:
-            table.add_row(*cells)
-        Console().print(table)
+        from speckit.views import status_grid
+
+        Console().print(status_grid(table))
     else:
-        click.echo("\t".join(headers))
-        click.echo("\n".join("\t".join(cells) for cells in table_rows))
-    for row in rows:
-        if row.halted_at:
-            click.echo(f"{row.spec_id}: halted at {row.halted_at}: {row.halt_reason}")
-            click.echo(f"  resume: {row.resume}")
-        if row.missing_documents:
-            click.echo(f"{row.spec_id}: missing {', '.join(row.missing_documents)}")
+        click.echo("\t".join(table.headers))
+        click.echo("\n".join("\t".join(cells) for cells in table.rows))
+    for note in table.notes:
+        click.echo(note)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from speckit.cli.context import app
+from speckit.cli.options import json_option
 
 if TYPE_CHECKING:
     from speckit.telemetry.summary import Figures
@@ -100,7 +101,7 @@ def _line(label: str, figures: Figures, per: str) -> str:
 
 @telemetry.command()
 @click.argument("spec", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option()
 @click.pass_context
 def summary(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     """Runs, verdicts, tokens, latency and cost per stage and agent.

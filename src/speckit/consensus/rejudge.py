@@ -16,6 +16,7 @@ from speckit.agents.result import AgentResult, AgentStatus, Usage
 from speckit.consensus.schemas import REQUIRED_FIELD, required_value
 from speckit.consensus.synthesis import Synthesis, apply_arbiter, synthesize
 from speckit.evidence.naming import EvidenceName, key_order, parse_name
+from speckit.numbers import count_or_none, count_or_zero, is_number
 
 
 @dataclass
@@ -74,10 +75,6 @@ def _load(path: Path | None) -> tuple[Any, str | None]:
         return None, f"unreadable {path.name}: {exc}"
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _failure(stated: str) -> AgentStatus:
     """A recorded failure status as an AgentStatus (the earlier system wrote "error")."""
     for status in get_args(AgentStatus):
@@ -91,12 +88,13 @@ def _result(
 ) -> AgentResult:
     """An AgentResult rebuilt from an answer file (or error stub) and its metrics."""
     usage = Usage(
-        input_tokens=_int(metrics.get("prompt_tokens")),
-        output_tokens=_int(metrics.get("completion_tokens")),
-        reasoning_tokens=_int(metrics.get("reasoning_tokens")),
-        cache_read_tokens=_int(metrics.get("cache_read_tokens")),
-        cache_write_tokens=_int(metrics.get("cache_write_tokens")),
-        provider_total_tokens=_int(metrics.get("total_tokens")),  # as recorded, not recomputed
+        input_tokens=count_or_none(metrics.get("prompt_tokens")),
+        output_tokens=count_or_none(metrics.get("completion_tokens")),
+        reasoning_tokens=count_or_none(metrics.get("reasoning_tokens")),
+        cache_read_tokens=count_or_none(metrics.get("cache_read_tokens")),
+        cache_write_tokens=count_or_none(metrics.get("cache_write_tokens")),
+        # as recorded, not recomputed
+        provider_total_tokens=count_or_none(metrics.get("total_tokens")),
     )
     cost = metrics.get("cost_usd")
     common: dict[str, Any] = {
@@ -105,8 +103,8 @@ def _result(
         "model": str(metrics.get("model_id") or ""),
         "role": str(metrics.get("role") or "proposer"),
         "usage": usage,
-        "latency_ms": _int(metrics.get("latency_ms")) or 0,
-        "cost_usd": cost if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
+        "latency_ms": count_or_zero(metrics.get("latency_ms")),
+        "cost_usd": cost if is_number(cost) else None,
     }
     data, problem = _load(answer_path)
     metrics_status = str(metrics.get("status") or "")

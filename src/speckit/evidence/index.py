@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from speckit.errors import SpeckitError
 from speckit.evidence.overrides import read_override
+from speckit.numbers import number_or_none, whole_or_none
 
 SCHEMA_VERSION = "3"  # bump on any table or meaning change: older indexes are rebuilt
 PIPELINE_STATE_FILE = "auto_state.json"
@@ -90,15 +91,6 @@ def _telemetry_lines(path: Path) -> Iterator[dict[str, Any]]:
                 record = json.loads(line)
                 if isinstance(record, dict):
                     yield record
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _int(value: Any) -> int | None:
-    number = _number(value)
-    return int(number) if number is not None else None
 
 
 def guardrail_status(record: dict[str, Any]) -> tuple[str, list[str]]:
@@ -288,10 +280,10 @@ class EvidenceIndex:
                                 str(agent.get("agent")),
                                 agent.get("model_id"),
                                 agent.get("status"),
-                                _int(agent.get("prompt_tokens")),
-                                _int(agent.get("completion_tokens")),
-                                _int(agent.get("latency_ms")),
-                                _number(agent.get("cost_usd")),
+                                whole_or_none(agent.get("prompt_tokens")),
+                                whole_or_none(agent.get("completion_tokens")),
+                                whole_or_none(agent.get("latency_ms")),
+                                number_or_none(agent.get("cost_usd")),
                             ),
                         )
 
@@ -308,9 +300,9 @@ class EvidenceIndex:
             if record.get("event") == "override":
                 continue
             consensus = record.get("consensus") or {}
-            tokens = _add(tokens, _int(consensus.get("total_tokens")))
-            cost = _add(cost, _number(consensus.get("total_cost_usd")))
-            latency = _add(latency, _int(consensus.get("total_latency_ms")))
+            tokens = _add(tokens, whole_or_none(consensus.get("total_tokens")))
+            cost = _add(cost, number_or_none(consensus.get("total_cost_usd")))
+            latency = _add(latency, whole_or_none(consensus.get("total_latency_ms")))
         return tokens, cost, latency
 
     def _scan_commands(

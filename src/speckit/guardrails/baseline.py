@@ -14,11 +14,10 @@ from speckit.fsutil import atomic_write_text
 from speckit.guardrails.result import CheckResult, Timer
 from speckit.specs.lint import Finding, lint_tasks_file, lint_tracker_text
 from speckit.specs.tracker import TrackerRow, read_rows
-from speckit.workspace import TRACKER_FILE, Workspace
+from speckit.workspace import SPEC_DOCUMENTS, TRACKER_FILE, Workspace
 
 NAME = "baseline"
 MODE = "static"  # documents and lint read from disk; nothing is executed
-DOCUMENTS = ("spec.md", "plan.md", "tasks.md")
 _TABLE_RULES = ("table-missing", "header")
 
 
@@ -44,7 +43,7 @@ def _row_for(spec_id: str, rows: list[TrackerRow]) -> TrackerRow | None:
 
 def _audit_documents(workspace: Workspace, spec_id: str, audit: BaselineAudit) -> None:
     folder = workspace.spec_dir(spec_id)
-    for name in DOCUMENTS:
+    for name in SPEC_DOCUMENTS:
         shown = f"docs/{spec_id}/{name}"
         path = folder / name
         if not path.is_file():

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from speckit.errors import Cancelled, ExitCode, SpeckitError
+from speckit.errors import VERDICT_EXIT, Cancelled, ExitCode, SpeckitError
 from speckit.stages import STAGES, Stage, command_name
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from speckit.guardrails import GuardrailOutcome
     from speckit.workspace import Workspace
 
-VERDICT_EXIT = {"ok": ExitCode.OK, "conflict": ExitCode.CONFLICT, "degraded": ExitCode.DEGRADED}
 WRITING_STAGES: frozenset[str] = frozenset({"implement"})
 # Imported while the agents run, so the end of a run does not pay for them.
 # "module:function" entries are called once imported (e.g. to load data files).

@@ -7,6 +7,7 @@ over a few SQL aggregates, so it stays instant on large workspaces.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,4 +113,43 @@ def stage_cell(state: StageState | None) -> str:
     return f"{symbol} {state.status}"
 
 
-STAGE_ORDER = STAGES
+def size_text(n: float) -> str:
+    """Bytes in the largest unit that keeps the number short: `512 B`, `3.4 MB`."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+@dataclass(frozen=True)
+class StatusTable:
+    """Where each SPEC stands, as text: `speckit status` prints it (Rich on a terminal,
+    tab-separated in a pipe) and the TUI's `/status` shows it; one builder, one look."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    notes: list[str]  # halts (with the command to resume) and missing documents
+
+
+def status_table(statuses: Iterable[SpecStatus], *, evidence: bool = False) -> StatusTable:
+    """The status table of `statuses`; `evidence` adds each SPEC's evidence size."""
+    headers = ["SPEC", "tracker", *STAGES, "guardrail", "tokens", "cost"]
+    if evidence:
+        headers.append("evidence")
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    for status in statuses:
+        guard = status.guardrail["status"] if status.guardrail else "·"
+        cells = [status.spec_id, status.tracker_status]
+        cells += [stage_cell(status.stages.get(s)) for s in STAGES]
+        cells += [guard, str(status.total_tokens), f"${status.total_cost_usd:.4f}"]
+        if evidence:
+            cells.append(size_text(status.evidence_bytes))
+        rows.append(cells)
+        if status.halted_at:
+            notes.append(f"{status.spec_id}: halted at {status.halted_at}: {status.halt_reason}")
+            notes.append(f"  resume: {status.resume}")
+        if status.missing_documents:
+            notes.append(f"{status.spec_id}: missing {', '.join(status.missing_documents)}")
+    return StatusTable(headers, rows, notes)

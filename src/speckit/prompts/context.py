@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from speckit.workspace import Workspace
+from speckit.workspace import SPEC_DOCUMENTS, Workspace
 
-SPEC_DOCUMENTS = ("spec.md", "plan.md", "tasks.md")
 # Workspace-level documents the earlier system fed its agents, when present.
 PRODUCT_DOCUMENTS = ("memory/constitution.md", "product-requirements.md", "PLANNING.md")
 MAX_DOCUMENT_CHARS = 60_000

@@ -28,9 +28,8 @@ from speckit.specs.tracker import (
     read_rows,
     tracker_lock,
 )
-from speckit.workspace import Workspace
+from speckit.workspace import SPEC_DOCUMENTS, Workspace
 
-DOCUMENTS = ("spec.md", "plan.md", "tasks.md")
 DESCRIPTION_MAX = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -102,7 +101,7 @@ def create_spec(
             "title_cell": escape_cell(title),
         }
         try:
-            for name in DOCUMENTS:
+            for name in SPEC_DOCUMENTS:
                 text = Template(_template(workspace, name)).safe_substitute(values)
                 atomic_write_text(folder / name, text, inside=workspace.root)
             cells = [
@@ -173,7 +172,7 @@ def list_specs(workspace: Workspace) -> list[SpecInfo]:
     infos = []
     for spec_id, folder in sorted(folders.items()):
         match = by_spec.get(spec_id)
-        missing = tuple(n for n in DOCUMENTS if not (folder / n).is_file())
+        missing = tuple(n for n in SPEC_DOCUMENTS if not (folder / n).is_file())
         infos.append(
             SpecInfo(
                 spec_id=spec_id,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from speckit.numbers import is_number
+
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
     from speckit.consensus.synthesis import AgentSummary, HumanOverride, Synthesis
@@ -56,7 +58,7 @@ def agent_entry(
 
 
 def _sum(values: list[Any]) -> Any:
-    known = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    known = [v for v in values if is_number(v)]
     return sum(known) if known else None
 
 
@@ -105,13 +107,9 @@ _CALL_KEYS = (
 
 def _total(values: list[Any]) -> Any:
     """Sum of counts; None when any is unknown (a partial sum would pass for the whole)."""
-    if not values or any(not _known(v) for v in values):
+    if not values or any(not is_number(v) for v in values):
         return None
     return sum(values)
-
-
-def _known(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _policy_calls(policy: dict[str, Any], checks: Any) -> dict[str, Any]:
@@ -136,7 +134,7 @@ def _policy_calls(policy: dict[str, Any], checks: Any) -> dict[str, Any]:
     return {
         "policy_model": ", ".join(dict.fromkeys(models)) or None,
         "policy_status": policy.get("status"),
-        "latency_ms": duration if _known(duration) else None,
+        "latency_ms": duration if is_number(duration) else None,
         "cost_usd": _total([c["cost_usd"] for c in calls]),
         "prompt_tokens": _total([c["prompt_tokens"] for c in calls]),
         "completion_tokens": _total([c["completion_tokens"] for c in calls]),

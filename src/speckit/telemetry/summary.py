@@ -15,6 +15,7 @@ from typing import Any
 
 from speckit.evidence.jsonl import iter_lines
 from speckit.evidence.naming import parse_name
+from speckit.numbers import is_number
 
 
 @dataclass
@@ -31,20 +32,16 @@ class Figures:
         self.runs += 1
         key = str(status)
         self.statuses[key] = self.statuses.get(key, 0) + 1
-        if _number(tokens):
+        if is_number(tokens):
             self.tokens += int(tokens)
         else:
             self.unknown_tokens += 1
-        if _number(latency):
+        if is_number(latency):
             self.latency_ms += float(latency)
-        if _number(cost):
+        if is_number(cost):
             self.cost_usd += float(cost)
         else:
             self.unknown_cost += 1
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass

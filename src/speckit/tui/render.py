@@ -7,7 +7,6 @@ without colour. Pure functions of their inputs: no Textual, no I/O.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,16 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from speckit.agents.secrets import SECRET_NAME
 from speckit.stages import STAGES
-from speckit.views import AGENT_STATE_STYLE, BADGES, answered_state, left_out_label, relative
+from speckit.views import (
+    AGENT_STATE_STYLE,
+    BADGES,
+    answered_state,
+    left_out_label,
+    relative,
+    status_grid,
+)
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
@@ -26,10 +33,7 @@ if TYPE_CHECKING:
     from speckit.pipeline.status import SpecStatus
     from speckit.tui.execute import RunReport
 
-COLLAPSE_OVER = 5
-_SECRET_NAME = re.compile(
-    r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE
-)  # agreements / conflicts longer than this start collapsed
+COLLAPSE_OVER = 5  # agreements / conflicts longer than this start collapsed
 
 
 def to_plain(renderable: RenderableType, width: int = 160) -> str:
@@ -179,26 +183,12 @@ def stage_verdicts(status: SpecStatus) -> Text:
 
 
 def status_table(rows: Iterable[SpecStatus]) -> RenderableType:
-    """`/status`: the same facts as `speckit status`, plus halts and missing documents."""
-    from speckit.pipeline.status import stage_cell
+    """`/status`: the same table as `speckit status` (but the evidence size), then halts
+    and missing documents."""
+    from speckit.pipeline.status import status_table as build
 
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for header in ("SPEC", "tracker", *STAGES, "guardrail", "tokens", "cost"):
-        table.add_column(header, no_wrap=True)
-    notes: list[Text] = []
-    for row in rows:
-        guard = row.guardrail["status"] if row.guardrail else "·"
-        cells = [stage_cell(row.stages.get(s)) for s in STAGES]
-        table.add_row(
-            row.spec_id, row.tracker_status, *cells, guard, str(row.total_tokens),
-            f"${row.total_cost_usd:.4f}",
-        )  # fmt: skip
-        if row.halted_at:
-            notes.append(Text(f"{row.spec_id}: halted at {row.halted_at}: {row.halt_reason}"))
-            notes.append(Text(f"  resume: {row.resume}"))
-        if row.missing_documents:
-            notes.append(Text(f"{row.spec_id}: missing {', '.join(row.missing_documents)}"))
-    return Group(table, *notes)
+    table = build(rows)
+    return Group(status_grid(table, wrap=False), *(Text(note) for note in table.notes))
 
 
 def evidence_stats_text(report: list[dict[str, Any]], limit_mb: float) -> Text:
@@ -230,6 +220,6 @@ def env_text(overrides: Mapping[str, str]) -> Text:
         return Text("no session variables; set one with /set-env NAME=VALUE")
     lines = []
     for name, value in sorted(overrides.items()):
-        shown = "••••••" if value and _SECRET_NAME.search(name) else value
+        shown = "••••••" if value and SECRET_NAME.search(name) else value
         lines.append(f"{name}={shown}")
     return Text("\n".join(lines))
