@@ -59,17 +59,6 @@ def live_groups() -> set[int]:
     return set(_LIVE_GROUPS)
 
 
-def group_alive(pgid: int) -> bool:
-    """True while any process of the group exists (zombies count as gone)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - someone else's group reused the id
-        return True
-    return True
-
-
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
     """Signal a whole process group, ignoring a group that is already gone."""
     with contextlib.suppress(ProcessLookupError, PermissionError):

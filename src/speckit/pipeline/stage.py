@@ -10,7 +10,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from speckit.errors import Cancelled, ExitCode, SpeckitError
 from speckit.stages import STAGES, Stage, command_name
@@ -384,14 +384,3 @@ def _arbitrate(
     if any(result.agent == arbiter.name for result in results):  # also a voter in this stage:
         ruling.agent = f"{arbiter.name}.arbiter"  # its ruling must not overwrite its answer
     return apply_arbiter(synthesis, ruling), ruling
-
-
-def stage_summary(run: StageRun) -> dict[str, Any]:
-    """A JSON-friendly digest for `--json`-less callers (TUI, auto)."""
-    return {
-        "spec_id": run.spec_id,
-        "stage": run.stage,
-        "status": run.status,
-        "synthesis": str(run.bundle.synthesis),
-        "notes": run.notes,
-    }
