@@ -29,8 +29,9 @@ def status(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     Calls no agent; reads the evidence index (.speckit/index.db), rebuilding it
     if it is missing or corrupt.
     """
-    from speckit.pipeline.status import STAGE_ORDER, collect_status, stage_cell
+    from speckit.pipeline.status import collect_status, stage_cell
     from speckit.specs.documents import resolve_spec
+    from speckit.stages import STAGES
 
     workspace = app(ctx).workspace()
     spec_id = resolve_spec(workspace, spec) if spec else None
@@ -41,7 +42,7 @@ def status(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     if not rows:
         click.echo('no SPECs yet; create one with: speckit new "what to build"')
         return
-    headers = ["SPEC", "tracker", *STAGE_ORDER, "guardrail", "tokens", "cost", "evidence"]
+    headers = ["SPEC", "tracker", *STAGES, "guardrail", "tokens", "cost", "evidence"]
     table_rows = []
     for row in rows:
         guard = row.guardrail["status"] if row.guardrail else "·"
@@ -49,7 +50,7 @@ def status(ctx: click.Context, spec: str | None, as_json: bool) -> None:
             [
                 row.spec_id,
                 row.tracker_status,
-                *(stage_cell(row.stages.get(s)) for s in STAGE_ORDER),
+                *(stage_cell(row.stages.get(s)) for s in STAGES),
                 guard,
                 str(row.total_tokens),
                 f"${row.total_cost_usd:.4f}",

@@ -13,7 +13,6 @@ from typing import Any
 from speckit.evidence.index import open_index
 from speckit.pipeline.state import process_gone
 from speckit.specs.documents import list_specs
-from speckit.stages import STAGES
 from speckit.workspace import Workspace
 
 
@@ -110,6 +109,3 @@ def stage_cell(state: StageState | None) -> str:
         return "✖ rejected"
     symbol = {"ok": "✔", "degraded": "▲", "conflict": "✖"}.get(state.status, "?")
     return f"{symbol} {state.status}"
-
-
-STAGE_ORDER = STAGES
