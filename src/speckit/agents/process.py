@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from speckit.agents import lifeline
+from speckit.agents.secrets import stderr_file
 
 MEMORY_CAP = 10 * 1024 * 1024  # bytes of stdout kept in memory
 STDERR_CAP = 1024 * 1024  # bytes of stderr kept in memory (and on disk)
@@ -264,7 +265,7 @@ async def run_process(
             part.close()
         _reap(proc)
     if err.kept:
-        stdout_path.with_name(stdout_path.name + ".stderr").write_bytes(bytes(err.kept))
+        stderr_file(stdout_path).write_bytes(bytes(err.kept))
     return ProcessOutcome(
         exit_code=proc.returncode,
         stdout=_decode(bytes(out.kept)),

@@ -6,6 +6,7 @@ TUI; they differ only in how they show progress and results.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from speckit.guardrails import GuardrailOutcome
     from speckit.workspace import Workspace
 
+logger = logging.getLogger(__name__)
 VERDICT_EXIT = {"ok": ExitCode.OK, "conflict": ExitCode.CONFLICT, "degraded": ExitCode.DEGRADED}
 WRITING_STAGES: frozenset[str] = frozenset({"implement"})
 # Imported while the agents run, so the end of a run does not pay for them.
@@ -261,12 +263,14 @@ def _consult(
 
     _prewarm((*AFTER_AGENTS, *opts.prewarm))
     opts.check_cancelled("before the agents started")
+    logger.info("%s %s: %d agent(s), raw outputs in %s", stage, spec_id, len(agents), raw_dir)
     results = run_stage_agents_sync(proposers, make_aggregator, opts.on_progress, opts.cancel)
     results = [*results, *not_called]
     from speckit.consensus.synthesis import synthesize  # imported by _prewarm meanwhile
 
     quorum = workspace.config.consensus.quorum
     synthesis = synthesize(stage, spec_id, [a.name for a in agents], results, quorum=quorum)
+    logger.info("%s %s: consensus %s", stage, spec_id, synthesis.status)
     if synthesis.status == "conflict" and workspace.config.consensus.arbiter:
         synthesis, ruling = _arbitrate(
             workspace, spec_id, stage, synthesis, results, raw_dir, prefix, context, opts
@@ -318,6 +322,7 @@ def _prewarm(targets: tuple[str, ...]) -> None:
                 if function:
                     getattr(module, function)()
             except Exception:  # only a head start: the real use later reports any problem
+                logger.debug("prewarming %s failed", target, exc_info=True)
                 continue
 
     def finish() -> None:
