@@ -120,8 +120,9 @@ def test_a_driver_not_in_this_build_is_missing(tmp_path: Path) -> None:
     driver = NotInstalled("llama_cpp")
     agent = make_agent("local", "llama_cpp")
     result = run(driver.run(make_request(agent, tmp_path)))
-    assert (result.status, result.error) == ("missing", "llama_cpp driver not installed yet")
-    assert driver.available(agent) == (False, "llama_cpp driver not installed yet")
+    reason = "llama_cpp driver is not part of this build"
+    assert (result.status, result.error) == ("missing", reason)
+    assert driver.available(agent) == (False, reason)
 
 
 def test_command_driver_with_garbage_output_is_invalid(fake_bin: Path, tmp_path: Path) -> None:

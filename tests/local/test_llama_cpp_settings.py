@@ -110,3 +110,42 @@ def test_local_roster_is_a_valid_config_with_two_proposers_and_an_aggregator() -
     assert all(a.args == ["max_tokens=64"] for a in agents.values())
     for stage in STAGES:
         assert [a.name for a in config.stage_agents(stage)] == ["local_a", "local_b", "local_c"]
+
+
+class BrokenWorker:
+    """Stands in for the model's worker: its call fails with `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def next_id(self) -> int:
+        return 1
+
+    async def generate(self, _request: object) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize("reported", [False, True])
+def test_a_bug_keeps_its_traceback_an_error_the_worker_reported_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reported: bool
+) -> None:
+    from speckit.agents import llama_cpp, local_client
+
+    error = local_client.WorkerError("bad token") if reported else IndexError("no such slot")
+    model = tmp_path / "m.gguf"
+    monkeypatch.setattr(llama_cpp, "llama_cpp_installed", lambda: True)
+    monkeypatch.setattr(llama_cpp, "model_file", lambda _agent, _workdir: (model, "found"))
+    monkeypatch.setattr(local_client, "worker_for", lambda *_args: BrokenWorker(error))
+    agent = AgentConfig(name="a", driver="llama_cpp")
+    request = request_for(agent, tmp_path)
+    result = asyncio.run(LlamaCppDriver().run(request))
+    assert result.status == "failed"
+    stderr = tmp_path / "raw.txt.stderr"
+    if reported:
+        assert result.error == "bad token"
+        assert not stderr.exists(), "the worker's own error needs no speckit traceback"
+    else:
+        assert result.error == "IndexError: no such slot"
+        kept = stderr.read_text()
+        assert "the llama_cpp driver raised" in kept and "in generate\n" in kept
+        assert kept.rstrip().endswith("IndexError: no such slot")

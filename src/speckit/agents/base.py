@@ -4,12 +4,14 @@ Every driver, whatever its tool, ends in `finish()`: it decides `invalid` when a
 JSON answer was expected and none was found, prices the usage, and masks
 secrets in the answer, the error line and the saved raw output. So status,
 cost and secret rules live in one spot. `guarded_evidence()` masks the raw
-output on the other ways out (cancel, timeout, a driver bug).
+output on the other ways out (cancel, timeout, a driver bug); `driver_bug()` keeps
+a bug's traceback in the agent's evidence.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,10 +28,14 @@ from speckit.agents.secrets import (
     evidence_files,
     flag_secrets,
     mark_running,
+    mask,
     scrub_files,
     scrub_leftovers,
+    stderr_file,
 )
 from speckit.config import AgentConfig
+
+logger = logging.getLogger(__name__)
 
 
 class Driver(Protocol):
@@ -176,6 +182,34 @@ def _cost(
     if any(cost is None for cost, _source in priced):
         return None, "unknown"
     return sum(cost or 0.0 for cost, _source in priced), "priced"
+
+
+def driver_bug(request: AgentRequest, exc: Exception) -> AgentResult:
+    """A driver that raised: a `failed` result (a degraded verdict, the other agents go on)
+    whose error line names the exception, its traceback kept by `keep_traceback`."""
+    keep_traceback(request, exc)
+    return simple_result(request, "failed", f"driver error: {type(exc).__name__}: {exc}")
+
+
+def keep_traceback(request: AgentRequest, exc: BaseException) -> None:
+    """Append `exc`'s traceback to the agent's `<raw>.stderr` evidence and log it at DEBUG
+    (shown by `--debug` and `-vv`), masked like all evidence: an error line alone
+    (`KeyError: 'usage'`) does not say where a bug is."""
+    import traceback
+
+    agent = request.agent
+    trace = mask("".join(traceback.format_exception(exc)), secrets_of(request)).rstrip()
+    where = stderr_file(request.raw_output_path)
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        with where.open("a", encoding="utf-8") as evidence:
+            evidence.write(f"--- speckit: the {agent.driver} driver raised this ---\n")
+            evidence.write(f"{trace}\n")
+    except OSError as error:  # the run goes on; the traceback is still logged
+        logger.info("%s: could not keep the traceback in %s: %s", agent.name, where, error)
+    logger.debug(
+        "%s: the %s driver raised; traceback kept in %s\n%s", agent.name, agent.driver, where, trace
+    )
 
 
 def simple_result(request: AgentRequest, status: AgentStatus, error: str) -> AgentResult:

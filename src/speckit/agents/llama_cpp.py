@@ -37,7 +37,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from speckit.agents.base import Outcome, finish, simple_result
+from speckit.agents.base import Outcome, finish, keep_traceback, simple_result
 from speckit.agents.local_protocol import GenerateRequest, Generation
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult, Usage
@@ -267,7 +267,7 @@ class LlamaCppDriver:
         return [sys.executable, "-c", code]
 
     async def run(self, request: AgentRequest) -> AgentResult:
-        from speckit.agents.local_client import WorkerCrashed, worker_for
+        from speckit.agents.local_client import WorkerCrashed, WorkerError, worker_for
 
         agent = request.agent
         started = time.perf_counter()
@@ -294,7 +294,9 @@ class LlamaCppDriver:
             write_crash_report(request.raw_output_path, crash, path, settings)
             outcome = Outcome(status="failed", error=crash.reason, exit_code=crash.exit_code)
             return self._done(request, outcome, started)
-        except Exception as exc:  # load/decode errors reported by the worker
+        except Exception as exc:  # load/decode errors reported by the worker, or a bug
+            if not isinstance(exc, WorkerError):  # a bug here: keep where it came from
+                keep_traceback(request, exc)
             outcome = Outcome(status="failed", error=_error_line(exc))
             return self._done(request, outcome, started)
         request.raw_output_path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from speckit.agents import lifeline
+from speckit.agents.secrets import stderr_file
 
 MEMORY_CAP = 10 * 1024 * 1024  # bytes of stdout kept in memory
 STDERR_CAP = 1024 * 1024  # bytes of stderr kept in memory (and on disk)
@@ -57,17 +58,6 @@ class ProcessOutcome:
 def live_groups() -> set[int]:
     """Process-group ids of tools currently running (a copy)."""
     return set(_LIVE_GROUPS)
-
-
-def group_alive(pgid: int) -> bool:
-    """True while any process of the group exists (zombies count as gone)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - someone else's group reused the id
-        return True
-    return True
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
@@ -275,7 +265,7 @@ async def run_process(
             part.close()
         _reap(proc)
     if err.kept:
-        stdout_path.with_name(stdout_path.name + ".stderr").write_bytes(bytes(err.kept))
+        stderr_file(stdout_path).write_bytes(bytes(err.kept))
     return ProcessOutcome(
         exit_code=proc.returncode,
         stdout=_decode(bytes(out.kept)),

@@ -12,11 +12,11 @@ from speckit.config import AgentConfig
 
 
 class NotInstalled:
-    """A driver named in config whose implementation is not part of this build yet."""
+    """A driver name with no implementation here: unknown, or its module failed to import."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.reason = f"{name} driver not installed yet"
+        self.reason = f"{name} driver is not part of this build"
 
     def available(self, agent: AgentConfig, workdir: Path | None = None) -> tuple[bool, str]:
         return False, self.reason

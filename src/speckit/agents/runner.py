@@ -2,7 +2,8 @@
 
 Each agent is time-boxed by its driver and measured here (wall-clock latency).
 A driver bug or an unavailable tool becomes a result (`failed` / `missing`),
-never an exception that would cost the other agents' answers. Cancelling the
+never an exception that would cost the other agents' answers; a bug's traceback
+is kept in the agent's `.stderr` evidence and logged (`--debug`). Cancelling the
 run (Ctrl-C, a TUI stop) kills every agent's process group.
 
 SIGINT, SIGTERM and SIGHUP are handled inside the event loop while it runs (in
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import threading
 import time
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from speckit import interrupts
-from speckit.agents.base import simple_result
+from speckit.agents.base import driver_bug, simple_result
 from speckit.agents.process import kill_all_groups
 from speckit.agents.registry import get_driver
 from speckit.agents.request import AgentRequest
@@ -41,6 +43,7 @@ __all__ = [
     "run_stage_agents_sync",
 ]
 
+logger = logging.getLogger(__name__)
 CANCEL_POLL_S = 0.05
 ProgressCallback = Callable[[str, str, AgentResult | None], None]
 AggregatorFactory = Callable[[list[AgentResult]], AgentRequest | None]
@@ -54,14 +57,27 @@ def is_available(agent: AgentConfig, workdir: Path | None = None) -> tuple[bool,
 async def run_agent(request: AgentRequest) -> AgentResult:
     """Run one agent; every outcome (even a driver bug) is an `AgentResult`."""
     started = time.monotonic()
+    _log_start(request)
     try:
         result = await get_driver(request.agent.driver).run(request)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a driver bug must not sink the whole stage
-        result = simple_result(request, "failed", f"driver error: {type(exc).__name__}: {exc}")
+        result = driver_bug(request, exc)
     result.latency_ms = int((time.monotonic() - started) * 1000)
+    _log_end(result)
     return result
+
+
+def _log_start(request: AgentRequest) -> None:
+    agent = request.agent
+    logger.info("%s (%s, %s): starting", agent.name, agent.driver, agent.role)
+
+
+def _log_end(result: AgentResult) -> None:
+    why = f": {result.error}" if result.error else ""  # masked by the driver already
+    who = f"{result.agent} ({result.driver}, {result.role})"
+    logger.info("%s %s in %d ms%s", who, result.status, result.latency_ms, why)
 
 
 async def _tracked(request: AgentRequest, on_progress: ProgressCallback | None) -> AgentResult:

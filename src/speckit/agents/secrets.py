@@ -124,7 +124,12 @@ def scrub_files(paths: Iterable[Path], secrets: Iterable[str]) -> None:
 
 def evidence_files(raw: Path) -> list[Path]:
     """The files an agent call writes: its raw output and the stderr beside it."""
-    return [raw, raw.with_name(raw.name + ".stderr")]
+    return [raw, stderr_file(raw)]
+
+
+def stderr_file(raw: Path) -> Path:
+    """Where the tool's stderr (and a driver bug's traceback) is kept: `<raw name>.stderr`."""
+    return raw.with_name(raw.name + ".stderr")
 
 
 def marker_of(raw: Path) -> Path:

@@ -61,16 +61,23 @@ Start with:  speckit init  →  speckit new "what to build"  →  speckit lint
     envvar="SPECKIT_WORKSPACE",
     help="Workspace folder (default: found by walking up from the current folder).",
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option(
+    "--debug", is_flag=True, help="Show tracebacks for errors (a driver bug's too) and debug logs."
+)
+@click.option(
+    "--verbose", "-v", count=True, help="Log what speckit does on stderr (-v info, -vv debug)."
+)
 @click.pass_context
-def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
+def cli(ctx: click.Context, workspace: Path | None, debug: bool, verbose: int) -> None:
     """speckit: several AI agents work each stage of a SPEC; a consensus judges them.
 
     A SPEC moves through plan, tasks, implement, validate, audit and unlock.
     Everything an agent says is kept as evidence under evidence/.
     """
     from speckit.cli.context import AppContext
+    from speckit.logs import configure
 
+    configure(verbose, debug)  # no handler, no `logging` import, without -v or --debug
     ctx.obj = AppContext(workspace_option=workspace, debug=debug)
 
 

@@ -89,6 +89,9 @@ def run_policy(
     try:
         answers = policy_ask(list(policy.agents), policy_prompt(spec_id, stage))
     except Exception as exc:  # an agent runner failure is a policy failure, not a crash
+        import logging  # only here: the guardrail command does not load it otherwise
+
+        logging.getLogger(__name__).debug("policy agents could not be asked", exc_info=True)
         return done("failed", f"policy agents could not be asked: {exc}", [])
     # PolicyAnswer(*a) also takes a plain (agent, approved, reason) tuple from older callers
     by_agent = {answer.agent: answer for answer in (PolicyAnswer(*a) for a in answers)}

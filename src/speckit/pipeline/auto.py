@@ -63,12 +63,6 @@ def latest_verdict(
     return str(data.get("status")), str(decision) if decision else None
 
 
-def latest_status(workspace: Workspace, spec_id: str, stage: Stage) -> str | None:
-    """The newest verdict recorded for a stage (a human override wins), or None."""
-    verdict = latest_verdict(workspace, spec_id, stage)
-    return verdict[0] if verdict else None
-
-
 def first_incomplete(workspace: Workspace, spec_id: str, stages: list[Stage]) -> Stage | None:
     """The first stage whose newest verdict is not ok, or whose agents rejected."""
     for stage in stages:

@@ -6,11 +6,12 @@ TUI; they differ only in how they show progress and results.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from speckit.errors import VERDICT_EXIT, Cancelled, ExitCode, SpeckitError
 from speckit.stages import STAGES, Stage, command_name
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from speckit.guardrails import GuardrailOutcome
     from speckit.workspace import Workspace
 
+logger = logging.getLogger(__name__)
 WRITING_STAGES: frozenset[str] = frozenset({"implement"})
 # Imported while the agents run, so the end of a run does not pay for them.
 # "module:function" entries are called once imported (e.g. to load data files).
@@ -260,12 +262,14 @@ def _consult(
 
     _prewarm((*AFTER_AGENTS, *opts.prewarm))
     opts.check_cancelled("before the agents started")
+    logger.info("%s %s: %d agent(s), raw outputs in %s", stage, spec_id, len(agents), raw_dir)
     results = run_stage_agents_sync(proposers, make_aggregator, opts.on_progress, opts.cancel)
     results = [*results, *not_called]
     from speckit.consensus.synthesis import synthesize  # imported by _prewarm meanwhile
 
     quorum = workspace.config.consensus.quorum
     synthesis = synthesize(stage, spec_id, [a.name for a in agents], results, quorum=quorum)
+    logger.info("%s %s: consensus %s", stage, spec_id, synthesis.status)
     if synthesis.status == "conflict" and workspace.config.consensus.arbiter:
         synthesis, ruling = _arbitrate(
             workspace, spec_id, stage, synthesis, results, raw_dir, prefix, context, opts
@@ -317,6 +321,7 @@ def _prewarm(targets: tuple[str, ...]) -> None:
                 if function:
                     getattr(module, function)()
             except Exception:  # only a head start: the real use later reports any problem
+                logger.debug("prewarming %s failed", target, exc_info=True)
                 continue
 
     def finish() -> None:
@@ -383,14 +388,3 @@ def _arbitrate(
     if any(result.agent == arbiter.name for result in results):  # also a voter in this stage:
         ruling.agent = f"{arbiter.name}.arbiter"  # its ruling must not overwrite its answer
     return apply_arbiter(synthesis, ruling), ruling
-
-
-def stage_summary(run: StageRun) -> dict[str, Any]:
-    """A JSON-friendly digest for `--json`-less callers (TUI, auto)."""
-    return {
-        "spec_id": run.spec_id,
-        "stage": run.stage,
-        "status": run.status,
-        "synthesis": str(run.bundle.synthesis),
-        "notes": run.notes,
-    }
