@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from speckit.agents.result import AgentResult, AgentStatus, Usage
-from speckit.consensus.schemas import REQUIRED_FIELD, required_value
+from speckit.answers.schemas import REQUIRED_FIELD, required_value
 from speckit.consensus.synthesis import Synthesis, apply_arbiter, synthesize
 from speckit.evidence.naming import EvidenceName, key_order, parse_name
 

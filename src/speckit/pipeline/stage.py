@@ -129,7 +129,7 @@ def _request(
     env: Mapping[str, str],
 ) -> AgentRequest:
     from speckit.agents.runner import AgentRequest
-    from speckit.consensus.schemas import stage_schema
+    from speckit.answers.schemas import stage_schema
 
     return AgentRequest(
         agent=agent,
@@ -361,7 +361,7 @@ def _arbitrate(
     opts: StageOptions,
 ) -> tuple[Synthesis, AgentResult]:
     from speckit.agents.runner import run_stage_agents_sync
-    from speckit.consensus.schemas import arbiter_schema
+    from speckit.answers.schemas import arbiter_schema
     from speckit.consensus.synthesis import apply_arbiter
     from speckit.prompts.render import render_prompt
 
