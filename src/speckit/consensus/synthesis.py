@@ -18,8 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from speckit.agents.result import AgentResult
+from speckit.answers.extract import extract_json
 from speckit.answers.schemas import check_answer
-from speckit.consensus.extract import extract_json
 from speckit.consensus.items import decision_of, failure_note, group_items, reported, stage_items
 
 Status = Literal["ok", "degraded", "conflict"]

@@ -145,7 +145,7 @@ def _answer_or_stub(
     reason: str | None,
 ) -> dict[str, Any]:
     """The agent's parsed answer; an error stub when there is none (no fake conflicts in it)."""
-    from speckit.consensus.extract import extract_json
+    from speckit.answers.extract import extract_json
 
     if result is not None and result.status == "ok":
         data = result.parsed if result.parsed is not None else extract_json(result.text, command)
