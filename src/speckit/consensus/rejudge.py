@@ -149,7 +149,7 @@ def bundle_results(bundle: BundleFiles) -> tuple[list[str], list[AgentResult]]:
 
 
 def _recorded(bundle: BundleFiles) -> tuple[str | None, str | None]:
-    from speckit.telemetry.rules import filled_placeholders
+    from speckit.placeholders import filled_placeholders
 
     if bundle.synthesis is None:
         return None, "no synthesis file"

@@ -260,7 +260,7 @@ def synthesis_files(evidence_root: Path, spec_id: str, stage: str) -> list[tuple
 
 def read_synthesis(path: Path) -> dict[str, Any]:
     """A synthesis file's JSON; SpeckitError (exit 1) when it is unreadable or malformed."""
-    from speckit.telemetry.rules import filled_placeholders
+    from speckit.placeholders import filled_placeholders
 
     try:
         text = path.read_text(encoding="utf-8")

@@ -14,7 +14,6 @@ from typing import Any
 
 from speckit.stages import STAGES
 
-_PLACEHOLDER = re.compile(r"\$\{[^}\s\"]{0,64}\}")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
 _COMMAND_V2 = re.compile(rf"^spec-(?:{'|'.join(STAGES)})$")
 _COMMAND_V1 = re.compile(rf"^spec-(?:ops-)?(?P<stage>{'|'.join(STAGES)})$")
@@ -134,57 +133,6 @@ def _fields(data: dict[str, Any], spec: dict[str, str], where: str, out: list[st
         if key in data and not _type_ok(data[key], kind):
             shown = json.dumps(data[key])[:40]
             out.append(f"{where}{key} must be {kind.replace('|', ' or ')}, got {shown}")
-
-
-# The fields speckit itself fills (ids, names, paths, times, statuses), under these keys at
-# any depth. An unexpanded `${…}` in one of them is the bug this check exists for: the earlier
-# system wrote `"stage": "${stage}"`. Everywhere else a `${…}` is what an agent (or a person)
-# wrote, e.g. a plan item "Store counters in Redis at ${REDIS_URL}": quoted, never judged.
-FILLED_KEYS = frozenset(
-    {
-        "schemaVersion", "command", "stage", "specId", "spec_id", "sessionId", "session_id",
-        "timestamp", "promptVersion", "prompt_version", "runId", "event", "speckitVersion",
-        "status", "consensusStatus", "synthesisPath", "output_path", "path", "artifact",
-        "artifacts", "agent", "expected_agents", "model", "model_id", "model_release", "driver",
-        "role", "cost_source", "when", "name", "mode", "session.start", "lock_status",
-        "hook_status", "unlock_status", "prefilter_model", "prefilter_status", "policy_model",
-        "policy_status",
-    }
-)  # fmt: skip
-
-
-def placeholders(text: str) -> list[str]:
-    """Unexpanded shell placeholders (`${stage}`) in a text, in order, de-duplicated."""
-    if "${" not in text:
-        return []
-    return list(dict.fromkeys(_PLACEHOLDER.findall(text)))
-
-
-def filled_placeholders(record: Any) -> list[str]:
-    """Unexpanded placeholders in the fields speckit fills (`FILLED_KEYS`), never in the
-    agents' words that a record quotes; in order, de-duplicated."""
-    found: list[str] = []
-
-    def walk(value: Any, filled: bool) -> None:
-        if isinstance(value, str):
-            if filled and "${" in value:
-                found.extend(_PLACEHOLDER.findall(value))
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, key in FILLED_KEYS)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item, filled)
-
-    walk(record, False)
-    return list(dict.fromkeys(found))
-
-
-def placeholder_problem(found: list[str]) -> str:
-    return (
-        f"unexpanded shell placeholders {', '.join(found)}: the record was written "
-        "without variable expansion"
-    )
 
 
 _PY_TYPES: dict[str, frozenset[type]] = {
