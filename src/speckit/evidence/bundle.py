@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from speckit.errors import SpeckitError
-from speckit.evidence.naming import bundle_file, check_agent_name, is_timestamp, parse_name
+from speckit.evidence.naming import bundle_file, is_timestamp, parse_name
 from speckit.fsutil import atomic_write_json, check_inside, make_folder
 
 if TYPE_CHECKING:
@@ -207,6 +207,7 @@ def write_bundle(
     telemetry_enabled: bool,
 ) -> BundlePaths:
     """Write the run's evidence; returns the paths (telemetry None when it is off)."""
+    from speckit.config import check_agent_name  # pydantic: loaded by a run already
     from speckit.evidence.jsonl import append_line
     from speckit.telemetry.record import agent_entry, stage_record
 

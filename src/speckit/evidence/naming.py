@@ -17,9 +17,7 @@ _NAME = re.compile(
     rf"^(?P<command>spec-[a-z]+)_(?P<key>{TIMESTAMP}(?:-(?P<seq>\d+))?)_(?P<rest>.+)"
     r"\.(?P<ext>jsonl|json)$"
 )
-_AGENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 Kind = Literal["agent", "metrics", "synthesis", "telemetry", "override", "raw"]
-RESERVED_AGENT_NAMES = frozenset({"synthesis", "telemetry", "override", "arbiter"})
 
 
 @dataclass(frozen=True)
@@ -65,22 +63,6 @@ def parse_name(name: str) -> EvidenceName | None:
     if rest.endswith("_metrics"):
         return EvidenceName(command, key, "metrics", rest.removesuffix("_metrics"))
     return EvidenceName(command, key, "agent", rest)
-
-
-def check_agent_name(agent: str) -> str:
-    """Agent names become file-name parts: refuse anything that would be ambiguous or unsafe."""
-    from speckit.errors import SpeckitError
-
-    if (
-        not _AGENT.match(agent)
-        or agent in RESERVED_AGENT_NAMES
-        or agent.endswith(("_metrics", "_raw"))
-    ):
-        raise SpeckitError(
-            f"agent name {agent!r} cannot be used in evidence file names: use letters, digits, "
-            "'_', '-', '.', not 'synthesis'/'telemetry'/'override'/'arbiter' or a _metrics/_raw end"
-        )
-    return agent
 
 
 def utc_timestamp(now: dt.datetime | None = None) -> str:
