@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from speckit.specs.documents import spec_dir
 from speckit.workspace import Workspace
 
 SPEC_DOCUMENTS = ("spec.md", "plan.md", "tasks.md")
@@ -25,7 +26,7 @@ def _section(title: str, path: Path) -> str:
 
 def build_context(workspace: Workspace, spec_id: str) -> str:
     """Each document under a `### path` header; missing SPEC documents are marked missing."""
-    folder = workspace.spec_dir(spec_id)
+    folder = spec_dir(workspace, spec_id)
     sections = [_section(f"docs/{spec_id}/{name}", folder / name) for name in SPEC_DOCUMENTS]
     for relative in PRODUCT_DOCUMENTS:
         path = workspace.root / relative
