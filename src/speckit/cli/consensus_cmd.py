@@ -12,8 +12,8 @@ from speckit.cli.context import app
 from speckit.workspace import relative
 
 if TYPE_CHECKING:
-    from speckit.consensus.rejudge import Verdict
     from speckit.consensus.synthesis import HumanOverride
+    from speckit.evidence.rejudge import Verdict
     from speckit.workspace import Workspace
 
 EXIT_FOR = {"ok": 0, "conflict": 2, "degraded": 3}
@@ -124,8 +124,8 @@ def rejudge(path: Path, quorum: int, as_json: bool) -> None:
     \b
     Exit codes: 0 bundles judged, 1 no bundle found under PATH.
     """
-    from speckit.consensus.rejudge import rejudge as judge_all
     from speckit.errors import SpeckitError
+    from speckit.evidence.rejudge import rejudge as judge_all
 
     verdicts = judge_all(path, quorum=quorum)
     if not verdicts:

@@ -3,6 +3,6 @@
 The verdict (ok / degraded / conflict) is computed here by fixed rules
 (design §4), never left to a model alone. The answers are found and
 checked by `speckit.answers` (shared with the drivers). Modules: `items` (what
-an answer says), `synthesis` (the verdict), `rejudge` (re-applying the rules to
-bundles already on disk).
+an answer says), `synthesis` (the verdict). Re-judging bundles already on disk
+reads evidence, so it lives there (`speckit.evidence.rejudge`).
 """

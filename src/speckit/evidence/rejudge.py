@@ -1,5 +1,7 @@
 """Re-apply speckit's verdict rules to bundles already on disk (speckit's or the earlier system's).
 
+It reads evidence files and calls the synthesis, so it lives in evidence (a layer above consensus).
+
 The per-agent files hold an agent's parsed answer or an error stub, not an
 `AgentResult`; `bundle_results` turns them (with their `_metrics.json`) back
 into results that `synthesize` can judge.
