@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from speckit.agents.runner import AgentRequest, ProgressCallback
     from speckit.config import AgentConfig
     from speckit.consensus.synthesis import Synthesis
-    from speckit.evidence.bundle import BundlePaths
     from speckit.guardrails import GuardrailOutcome
+    from speckit.pipeline.bundle import BundlePaths
     from speckit.workspace import Workspace
 
 VERDICT_EXIT = {"ok": ExitCode.OK, "conflict": ExitCode.CONFLICT, "degraded": ExitCode.DEGRADED}
@@ -32,7 +32,7 @@ AFTER_AGENTS = (
     "speckit.agents.pricing:warm_up",
     "speckit.consensus.synthesis",
     "rapidfuzz.process",  # the synthesis imports it lazily, after the agents
-    "speckit.evidence.bundle",
+    "speckit.pipeline.bundle",
     "speckit.telemetry.record",  # and write_bundle these two
     "speckit.evidence.jsonl",
 )
@@ -165,13 +165,9 @@ def run_stage(
 
 
 def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOptions) -> StageRun:
-    from speckit.evidence.bundle import (
-        clear_stale_claims,
-        release_run,
-        reserve_run,
-        write_bundle,
-    )
+    from speckit.evidence.bundle import clear_stale_claims, release_run, reserve_run
     from speckit.evidence.naming import new_session_id, utc_timestamp
+    from speckit.pipeline.bundle import write_bundle
     from speckit.prompts.render import prompt_version
     from speckit.telemetry import telemetry_enabled
 
