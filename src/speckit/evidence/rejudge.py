@@ -16,7 +16,9 @@ from typing import Any, get_args
 
 from speckit.agents.result import AgentResult, AgentStatus, Usage
 from speckit.answers.schemas import REQUIRED_FIELD, required_value
-from speckit.consensus.synthesis import Synthesis, apply_arbiter, synthesize
+from speckit.consensus.arbiter import apply_arbiter
+from speckit.consensus.models import Synthesis
+from speckit.consensus.synthesis import synthesize
 from speckit.evidence.naming import EvidenceName, key_order, parse_name
 
 

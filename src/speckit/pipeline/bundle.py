@@ -20,7 +20,7 @@ from speckit.stages import command_name, parse_stage
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
-    from speckit.consensus.synthesis import AgentSummary, Synthesis
+    from speckit.consensus.models import AgentSummary, Synthesis
 
 
 @dataclass
@@ -88,21 +88,12 @@ def _with_source(entry: dict[str, Any], result: AgentResult | None) -> dict[str,
 
 
 def _summary_of(result: AgentResult) -> AgentSummary:
-    from speckit.consensus.synthesis import AgentSummary
+    """An agent outside the verdict (the arbiter): valid when it answered at all."""
+    from speckit.consensus.models import AgentSummary
 
-    return AgentSummary(
-        agent=result.agent,
-        role=result.role,
-        driver=result.driver,
-        model=result.model,
-        status=result.status,
-        valid=result.status == "ok",
-        reason=result.error,
-        total_tokens=result.usage.total_tokens,
-        latency_ms=result.latency_ms,
-        cost_usd=result.cost_usd,
-        cost_source=result.cost_source,
-    )
+    summary = AgentSummary.of(result)
+    summary.valid, summary.reason = result.status == "ok", result.error
+    return summary
 
 
 def write_bundle(

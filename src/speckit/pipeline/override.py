@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from speckit.errors import SpeckitError, UsageError
 
 if TYPE_CHECKING:
-    from speckit.consensus.synthesis import HumanOverride
+    from speckit.consensus.models import HumanOverride
     from speckit.stages import Stage
     from speckit.workspace import Workspace
 
@@ -67,7 +67,7 @@ def override_verdict(
     `stage`. UsageError for a bad reason (`override_reason`); SpeckitError when the stage has
     no synthesis to override.
     """
-    from speckit.consensus.synthesis import HumanOverride
+    from speckit.consensus.models import HumanOverride
     from speckit.evidence.bundle import latest_synthesis
     from speckit.evidence.naming import parse_name, utc_timestamp
     from speckit.evidence.overrides import record_override

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
     from speckit.agents.runner import AgentRequest, ProgressCallback
     from speckit.config import AgentConfig
-    from speckit.consensus.synthesis import Synthesis
+    from speckit.consensus.models import Synthesis
     from speckit.guardrails import GuardrailOutcome
     from speckit.pipeline.bundle import BundlePaths
     from speckit.workspace import Workspace
@@ -358,7 +358,7 @@ def _arbitrate(
 ) -> tuple[Synthesis, AgentResult]:
     from speckit.agents.runner import run_stage_agents_sync
     from speckit.answers.schemas import arbiter_schema
-    from speckit.consensus.synthesis import apply_arbiter
+    from speckit.consensus.arbiter import apply_arbiter
     from speckit.prompts.render import render_prompt
 
     arbiter = workspace.config.agents[str(workspace.config.consensus.arbiter)]

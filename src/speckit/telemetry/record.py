@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
-    from speckit.consensus.synthesis import AgentSummary, HumanOverride, Synthesis
+    from speckit.consensus.models import AgentSummary, HumanOverride, Synthesis
 
 SCHEMA_VERSION = "2.0"
 GUARDRAIL_KEYS = (
