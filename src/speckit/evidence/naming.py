@@ -11,7 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
+_DATE_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"
+TIMESTAMP = rf"{_DATE_TIME}Z"  # run keys, and every timestamp speckit writes (`utc_timestamp`)
+# What a telemetry record's `timestamp` may hold: the earlier system wrote fractions of a second.
+RECORD_TIMESTAMP = rf"{_DATE_TIME}(\.\d+)?Z"
 _TIMESTAMP = re.compile(rf"^{TIMESTAMP}$")
 _NAME = re.compile(
     rf"^(?P<command>spec-[a-z]+)_(?P<key>{TIMESTAMP}(?:-(?P<seq>\d+))?)_(?P<rest>.+)"

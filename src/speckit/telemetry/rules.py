@@ -12,9 +12,10 @@ import re
 from operator import itemgetter
 from typing import Any
 
+from speckit.evidence.naming import RECORD_TIMESTAMP
 from speckit.stages import STAGES
 
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
+_TIMESTAMP = re.compile(rf"^{RECORD_TIMESTAMP}$")
 _COMMAND_V2 = re.compile(rf"^spec-(?:{'|'.join(STAGES)})$")
 _COMMAND_V1 = re.compile(rf"^spec-(?:ops-)?(?P<stage>{'|'.join(STAGES)})$")
 CONSENSUS_STATUSES = ("ok", "degraded", "conflict")
@@ -103,6 +104,13 @@ STAGE_V1: dict[str, dict[str, str]] = {
     "validate": {"scenarios": _LIST},
     "audit": {"scenarios": _LIST},
     "unlock": {"unlock_status": _STR},
+}
+# The fields of the objects nested in a schema-v1 record (`scenarios` is a list of them).
+NESTED_V1: dict[str, dict[str, str]] = {
+    "baseline": {"mode": _STR, "artifact": _STR, "status": _STR},
+    "hooks": {"session.start": _STR},
+    "tool": {"status": _STR},
+    "scenarios": {"name": _STR, "status": _STR},
 }
 
 
@@ -284,18 +292,16 @@ def check_guardrail_record(data: dict[str, Any]) -> list[str]:
         stage = match["stage"]
         _fields(data, STAGE_V1[stage], "", out)
         if stage == "plan" and isinstance(data.get("baseline"), dict):
-            _fields(
-                data["baseline"], {"mode": _STR, "artifact": _STR, "status": _STR}, "baseline.", out
-            )
+            _fields(data["baseline"], NESTED_V1["baseline"], "baseline.", out)
         if stage == "plan" and isinstance(data.get("hooks"), dict):
-            _fields(data["hooks"], {"session.start": _STR}, "hooks.", out)
+            _fields(data["hooks"], NESTED_V1["hooks"], "hooks.", out)
         if stage == "tasks" and isinstance(data.get("tool"), dict):
-            _fields(data["tool"], {"status": _STR}, "tool.", out)
+            _fields(data["tool"], NESTED_V1["tool"], "tool.", out)
         for index, item in enumerate(data.get("scenarios") or []):
             if not isinstance(item, dict):
                 out.append(f"scenarios[{index}] must be an object")
             else:
-                _fields(item, {"name": _STR, "status": _STR}, f"scenarios[{index}].", out)
+                _fields(item, NESTED_V1["scenarios"], f"scenarios[{index}].", out)
     checks = data.get("checks")
     for index, check in enumerate(checks if isinstance(checks, list) else []):
         status = check.get("status") if isinstance(check, dict) else None
