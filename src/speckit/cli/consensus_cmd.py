@@ -8,28 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from speckit.cli.context import app
+from speckit.cli.context import app, evidence_spec
 from speckit.workspace import relative
 
 if TYPE_CHECKING:
     from speckit.evidence.rejudge import Verdict
-    from speckit.workspace import Workspace
 
 EXIT_FOR = {"ok": 0, "conflict": 2, "degraded": 3}
-
-
-def evidence_spec(workspace: Workspace, reference: str) -> str:
-    """A SPEC id from the docs (prefix allowed) or, failing that, one with evidence on disk."""
-    from speckit.errors import UsageError
-    from speckit.specs.documents import resolve_spec
-    from speckit.specs.ids import check_spec_id
-
-    try:
-        return resolve_spec(workspace, reference)
-    except UsageError:
-        if (workspace.evidence_root / "consensus" / check_spec_id(reference)).is_dir():
-            return reference
-        raise
 
 
 @click.group()
