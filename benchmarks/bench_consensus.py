@@ -21,7 +21,7 @@ from pathlib import Path
 
 from speckit.agents.result import AgentResult, Usage
 from speckit.consensus.synthesis import synthesize
-from speckit.evidence.bundle import write_bundle
+from speckit.pipeline.bundle import write_bundle
 from speckit.telemetry.validate import validate_jsonl
 
 AGENTS5 = ["gemini", "claude", "gpt_pro", "gpt_codex", "local"]

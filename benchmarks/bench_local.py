@@ -33,8 +33,8 @@ from speckit.agents.local_roster import LOCAL_AGENTS, local_extra_installed
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult
 from speckit.agents.runner import run_agent, run_stage_agents
+from speckit.answers.schemas import stage_schema
 from speckit.config import AgentConfig
-from speckit.consensus.schemas import stage_schema
 from speckit.workspace import Workspace
 
 AggregatorFactory = Callable[[list[AgentResult]], AgentRequest | None]

@@ -13,6 +13,7 @@ start-up; anything else is validated (and its error worded) by pydantic.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -134,6 +135,27 @@ class GuardrailsConfig(_Strict):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
 
+# An agent's name is part of its evidence file names, and the names of speckit's own files
+# (`…_synthesis.json`, `…_<agent>_metrics.json`) must stay unambiguous.
+_AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+RESERVED_AGENT_NAMES = frozenset({"synthesis", "telemetry", "override", "arbiter"})
+
+
+def check_agent_name(agent: str) -> str:
+    """Agent names become evidence file-name parts (`spec-plan_<key>_<agent>.json`): refuse
+    anything that would be ambiguous or unsafe there, before anything runs."""
+    if (
+        not _AGENT_NAME.match(agent)
+        or agent in RESERVED_AGENT_NAMES
+        or agent.endswith(("_metrics", "_raw"))
+    ):
+        raise SpeckitError(
+            f"agent name {agent!r} cannot be used in evidence file names: use letters, digits, "
+            "'_', '-', '.', not 'synthesis'/'telemetry'/'override'/'arbiter' or a _metrics/_raw end"
+        )
+    return agent
+
+
 class Config(_Strict):
     """The whole speckit.toml."""
 
@@ -148,9 +170,6 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:
-        from speckit.errors import SpeckitError
-        from speckit.evidence.naming import check_agent_name
-
         for name, agent_config in self.agents.items():
             try:  # names become evidence file names: refuse unsafe ones before anything runs
                 check_agent_name(name)

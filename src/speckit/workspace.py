@@ -147,9 +147,3 @@ class Workspace:
     def path(self, text: str, what: str = "path") -> Path:
         """A user-given path inside this workspace."""
         return resolve_inside(self.root, text, what)
-
-    def spec_dir(self, spec_id: str) -> Path:
-        """`docs/<spec_id>` after checking the id is well formed."""
-        from speckit.specs.ids import check_spec_id
-
-        return self.docs_dir / check_spec_id(spec_id)

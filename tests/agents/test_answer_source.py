@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from speckit.agents.runner import run_agent
-from speckit.consensus.schemas import stage_schema
+from speckit.answers.schemas import stage_schema
 from tests.agents.conftest import make_agent, make_request, run
 
 REAL = '{"final_plan": {"work_breakdown": ["Add limiter", "Return 429"]}}'

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from speckit.consensus.schemas import REQUIRED_FIELD, check_answer, stage_schema
+from speckit.answers.schemas import REQUIRED_FIELD, check_answer, stage_schema
 
 STAGES = sorted(REQUIRED_FIELD)
 KEYS = [

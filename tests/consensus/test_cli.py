@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from speckit.consensus.synthesis import synthesize
-from speckit.evidence.bundle import BundlePaths, write_bundle
 from speckit.evidence.jsonl import read_lines
+from speckit.pipeline.bundle import BundlePaths, write_bundle
 from speckit.telemetry.validate import validate_jsonl
 from tests.conftest import ORIGIN, CliRunner
 from tests.consensus.factory import STEPS, decision_answer, plan_answer, result

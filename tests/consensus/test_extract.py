@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from speckit.consensus.extract import extract_json, find_answer, json_objects
-from speckit.consensus.schemas import check_answer
+from speckit.answers.extract import extract_json, find_answer, json_objects
+from speckit.answers.schemas import check_answer
 
 json_values = st.recursive(
     st.none()

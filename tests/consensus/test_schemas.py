@@ -7,7 +7,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from speckit.consensus.schemas import REQUIRED_FIELD, check_answer, stage_schema
+from speckit.answers.schemas import REQUIRED_FIELD, check_answer, stage_schema
 
 VALID: dict[str, dict[str, Any]] = {
     "plan": {"final_plan": {"work_breakdown": ["a", {"step": "b"}]}},

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from speckit.consensus.synthesis import apply_arbiter, synthesize
+from speckit.consensus.arbiter import apply_arbiter
+from speckit.consensus.synthesis import synthesize
 from tests.consensus.factory import STEPS, decision_answer, plan_answer, result
 
 AGENTS = ["gemini", "claude", "gpt_pro"]
@@ -230,7 +231,7 @@ def test_synthesis_json_keeps_the_earlier_field_names() -> None:
 
 
 def test_synthesis_json_round_trips_and_override_sets_effective_status() -> None:
-    from speckit.consensus.synthesis import HumanOverride, Synthesis
+    from speckit.consensus.models import HumanOverride, Synthesis
 
     results = [result(a, plan_answer(STEPS)) for a in AGENTS[:2]]
     synthesis = synthesize("plan", "SPEC-KIT-001", AGENTS, results)

@@ -11,8 +11,9 @@ import pytest
 
 from speckit.consensus.synthesis import synthesize
 from speckit.errors import SpeckitError
-from speckit.evidence.bundle import BundlePaths, latest_synthesis, reserve_run, write_bundle
+from speckit.evidence.bundle import latest_synthesis, reserve_run
 from speckit.evidence.jsonl import read_lines
+from speckit.pipeline.bundle import BundlePaths, write_bundle
 from speckit.telemetry.validate import validate_jsonl
 from tests.consensus.factory import STEPS, plan_answer, result
 

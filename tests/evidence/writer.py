@@ -13,8 +13,8 @@ from pathlib import Path
 
 from speckit.agents.result import AgentResult, Usage
 from speckit.consensus.synthesis import synthesize
-from speckit.evidence.bundle import write_bundle
 from speckit.evidence.jsonl import append_line
+from speckit.pipeline.bundle import write_bundle
 
 AGENTS = ["gemini", "claude", "gpt_pro"]
 

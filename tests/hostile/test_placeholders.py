@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from speckit.telemetry.rules import filled_placeholders
+from speckit.placeholders import filled_placeholders
 from tests.conftest import ORIGIN, CliRunner
 from tests.pipeline.conftest import AGREE, ScriptedWorkspace
 

@@ -13,8 +13,8 @@ from speckit.agents.local_client import live_workers
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult
 from speckit.agents.runner import run_stage_agents
+from speckit.answers.schemas import check_answer, stage_schema
 from speckit.config import AgentConfig
-from speckit.consensus.schemas import check_answer, stage_schema
 from speckit.stages import STAGES
 from tests.local.conftest import SAMPLE_SPEC, TEST_ARGS, needs_local
 

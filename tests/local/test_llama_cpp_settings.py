@@ -12,8 +12,8 @@ import pytest
 from speckit.agents.llama_cpp import LlamaCppDriver, bounded_schema, parse_settings
 from speckit.agents.local_roster import local_roster_toml
 from speckit.agents.request import AgentRequest
+from speckit.answers.schemas import stage_schema
 from speckit.config import AgentConfig, Config
-from speckit.consensus.schemas import stage_schema
 from speckit.stages import STAGES
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from speckit.consensus.schemas import arbiter_schema
+from speckit.answers.schemas import arbiter_schema
 from tests.conftest import CliRunner
 from tests.local.conftest import TEST_ARGS, make_workspace, needs_local
 

@@ -26,8 +26,8 @@ from speckit.agents.local_protocol import GenerateRequest
 from speckit.agents.local_roster import local_roster_toml
 from speckit.agents.request import AgentRequest
 from speckit.agents.runner import run_stage_agents
+from speckit.answers.schemas import stage_schema
 from speckit.config import AgentConfig
-from speckit.consensus.schemas import stage_schema
 from tests.conftest import CliRunner
 from tests.local.conftest import TEST_ARGS, make_workspace, needs_local
 

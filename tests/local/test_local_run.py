@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from speckit.agents.local_roster import LOCAL_AGENTS, local_roster_toml
-from speckit.consensus.rejudge import rejudge
+from speckit.evidence.rejudge import rejudge
 from tests.conftest import CliRunner
 from tests.local.conftest import TEST_ARGS, make_workspace, needs_local
 

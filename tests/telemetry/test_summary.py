@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from speckit.consensus.synthesis import synthesize
-from speckit.evidence.bundle import write_bundle
+from speckit.pipeline.bundle import write_bundle
 from tests.conftest import CliRunner
 from tests.consensus.factory import STEPS, plan_answer, result
 

@@ -170,8 +170,8 @@ def test_odd_lines_are_reported_not_crashed(tmp_path: Path) -> None:
 
 def test_fast_path_and_detailed_check_agree_on_speckit_records(tmp_path: Path) -> None:
     from speckit.consensus.synthesis import synthesize
-    from speckit.evidence.bundle import write_bundle
     from speckit.evidence.jsonl import read_lines
+    from speckit.pipeline.bundle import write_bundle
     from tests.consensus.factory import STEPS, plan_answer, result
 
     found = [result("a", plan_answer(STEPS)), result("b", status="missing", error="not found")]

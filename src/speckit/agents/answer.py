@@ -1,7 +1,7 @@
 """Small text helpers shared by drivers: find the JSON answer, make one-line errors.
 
-The answer itself is found by the consensus package's extractor, so drivers
-and the synthesis can never disagree on what an agent said.
+The answer itself is found by `speckit.answers.extract`, which the synthesis
+uses too, so drivers and the synthesis can never disagree on what an agent said.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from speckit.consensus.extract import Found, find_answer
+from speckit.answers.extract import Found, find_answer
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

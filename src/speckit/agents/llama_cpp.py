@@ -220,7 +220,7 @@ async def probe(agent: AgentConfig, workdir: Path) -> tuple[bool, str]:
     runs; the agent's `timeout` bounds the load and the answer.
     """
     from speckit.agents.local_client import WorkerCrashed, worker_for
-    from speckit.consensus.schemas import stage_schema
+    from speckit.answers.schemas import stage_schema
 
     path, reason = model_file(agent, workdir)
     if path is None:

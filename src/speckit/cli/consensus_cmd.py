@@ -8,28 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from speckit.cli.context import app
+from speckit.cli.context import app, evidence_spec
 from speckit.cli.options import json_option
 from speckit.workspace import relative
 
 if TYPE_CHECKING:
-    from speckit.consensus.rejudge import Verdict
-    from speckit.consensus.synthesis import HumanOverride
-    from speckit.workspace import Workspace
-
-
-def evidence_spec(workspace: Workspace, reference: str) -> str:
-    """A SPEC id from the docs (prefix allowed) or, failing that, one with evidence on disk."""
-    from speckit.errors import UsageError
-    from speckit.specs.documents import resolve_spec
-    from speckit.specs.ids import check_spec_id
-
-    try:
-        return resolve_spec(workspace, reference)
-    except UsageError:
-        if (workspace.evidence_root / "consensus" / check_spec_id(reference)).is_dir():
-            return reference
-        raise
+    from speckit.evidence.rejudge import Verdict
 
 
 @click.group()
@@ -123,8 +107,8 @@ def rejudge(path: Path, quorum: int, as_json: bool) -> None:
     \b
     Exit codes: 0 bundles judged, 1 no bundle found under PATH.
     """
-    from speckit.consensus.rejudge import rejudge as judge_all
     from speckit.errors import SpeckitError
+    from speckit.evidence.rejudge import rejudge as judge_all
 
     verdicts = judge_all(path, quorum=quorum)
     if not verdicts:
@@ -148,25 +132,6 @@ def rejudge(path: Path, quorum: int, as_json: bool) -> None:
             click.echo(f"  note: {note}")
 
 
-def _who(root: Path) -> str:
-    import os
-    import subprocess
-
-    try:
-        done = subprocess.run(
-            ["git", "config", "user.name"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-        name = done.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        name = ""
-    return name or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
-
-
 @consensus.command()
 @click.argument("spec")
 @click.argument("stage")
@@ -185,62 +150,23 @@ def override(ctx: click.Context, spec: str, stage: str, verdict: str, reason: st
     user.name or $USER; when; why) and a telemetry line; `consensus check`
     and the pipeline then honour the new verdict for that run.
     """
-    from speckit.consensus.synthesis import HumanOverride
-    from speckit.errors import SpeckitError, UsageError
-    from speckit.evidence.bundle import latest_synthesis
-    from speckit.evidence.naming import parse_name, utc_timestamp
-    from speckit.evidence.overrides import record_override
+    from speckit.pipeline.override import override_author, override_reason, override_verdict
     from speckit.stages import parse_stage
 
-    text = " ".join(reason.split())
-    if not text or len(text) > 500:
-        raise UsageError("--reason must be one line of 1 to 500 characters")
+    reason = override_reason(reason)  # checked first: a bad reason says so wherever it is run
     workspace = app(ctx).workspace()
     stage_name = parse_stage(stage)
     spec_id = evidence_spec(workspace, spec)
-    found = latest_synthesis(workspace.evidence_root, spec_id, stage_name)
-    name = parse_name(found[0].name) if found else None
-    if found is None or name is None:
-        raise SpeckitError(f"no synthesis for {stage_name} of {spec_id} to override")
-    path, data = found
-    previous = str((data.get("override") or {}).get("verdict") or data["status"])
-    record = HumanOverride.model_validate(
-        {
-            "verdict": verdict,
-            "previous_status": previous,
-            "reason": text,
-            "who": _who(workspace.root),
-            "when": utc_timestamp(),
-            "synthesis": path.name,
-        }
+    done = override_verdict(
+        workspace,
+        spec_id,
+        stage_name,
+        verdict,
+        reason,
+        override_author(workspace.root),
     )
-    written = record_override(
-        path.parent, name.command, name.key, record.model_dump(), inside=workspace.evidence_root
-    )
-    telemetry_path = _override_telemetry(workspace, data, record, name.key, [written, path])
-    shown = relative(telemetry_path, workspace.root) if telemetry_path else "off"
-    click.echo(f"recorded  {spec_id} {stage_name}: {verdict} (was {previous}) by {record.who}")
-    click.echo(f"evidence  {relative(written, workspace.root)}")
+    was, who = done.record.previous_status, done.record.who
+    shown = relative(done.telemetry, workspace.root) if done.telemetry else "off"
+    click.echo(f"recorded  {spec_id} {stage_name}: {verdict} (was {was}) by {who}")
+    click.echo(f"evidence  {relative(done.evidence, workspace.root)}")
     click.echo(f"telemetry {shown}")
-
-
-def _override_telemetry(
-    workspace: Workspace,
-    synthesis: dict[str, Any],
-    record: HumanOverride,
-    key: str,
-    artifacts: list[Path],
-) -> Path | None:
-    from speckit.evidence.jsonl import append_line
-    from speckit.evidence.naming import bundle_file
-    from speckit.telemetry import telemetry_enabled
-    from speckit.telemetry.record import override_record
-
-    if not telemetry_enabled(workspace.config.telemetry.enabled):
-        return None
-    folder = artifacts[-1].parent
-    path = folder / bundle_file(str(synthesis.get("stage")), key, "telemetry", "jsonl")
-    paths = [relative(p, workspace.root) for p in artifacts]
-    line = override_record(synthesis, record, key, paths, f"override-{record.when}")
-    append_line(path, line, inside=workspace.evidence_root)
-    return path

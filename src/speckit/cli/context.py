@@ -1,4 +1,4 @@
-"""State shared by all commands: global options and the lazily found workspace."""
+"""State shared by all commands: global options, the lazily found workspace, SPEC arguments."""
 
 from __future__ import annotations
 
@@ -34,3 +34,17 @@ def app(ctx: click.Context) -> AppContext:
     if obj is None:  # invoked without the root group, e.g. in a unit test
         obj = ctx.ensure_object(AppContext)
     return obj
+
+
+def evidence_spec(workspace: Workspace, reference: str) -> str:
+    """A SPEC id from the docs (prefix allowed) or, failing that, one with evidence on disk."""
+    from speckit.errors import UsageError
+    from speckit.specs.documents import resolve_spec
+    from speckit.specs.ids import check_spec_id
+
+    try:
+        return resolve_spec(workspace, reference)
+    except UsageError:
+        if (workspace.evidence_root / "consensus" / check_spec_id(reference)).is_dir():
+            return reference
+        raise

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from speckit.cli.context import app
+from speckit.cli.context import app, evidence_spec
 from speckit.cli.options import json_option
 
 if TYPE_CHECKING:
@@ -111,7 +111,6 @@ def summary(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     as unknown rather than as zero. The guardrail's policy-agent calls get a
     line of their own, "(policy calls)".
     """
-    from speckit.cli.consensus_cmd import evidence_spec
     from speckit.telemetry.summary import as_json as rows_json
     from speckit.telemetry.summary import summarise
 

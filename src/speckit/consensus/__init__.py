@@ -1,8 +1,10 @@
-"""Consensus: find each agent's JSON answer, check it, and judge the stage.
+"""Consensus: judge the agents' answers of one stage run.
 
 The verdict (ok / degraded / conflict) is computed here by fixed rules
-(design §4), never left to a model alone. Modules: `extract` (JSON out of
-agent text), `schemas` (per-stage answer shapes), `items` (what an answer
-says), `synthesis` (the verdict), `rejudge` (re-applying the rules to
-bundles already on disk).
+(design §4), never left to a model alone. The answers are found and checked
+by `speckit.answers` (shared with the drivers). Modules: `models` (the
+`Synthesis` and its parts, as data), `items` (what an answer says),
+`synthesis` (the verdict rules), `arbiter` (the arbiter's ruling on a
+conflict). Re-judging bundles already on disk reads evidence, so it lives
+there (`speckit.evidence.rejudge`).
 """

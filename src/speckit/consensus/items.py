@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from speckit.consensus.schemas import (
+from speckit.answers.schemas import (
     CATEGORICAL,
     REASON_FIELD,
     item_text,

@@ -7,152 +7,44 @@
    another agent failed is a failure (rule 1), recorded as a note.
 3. Otherwise `ok`. Agreements: items at least `quorum` agents share (fuzzy
    match); items one agent raised are kept as `unique`.
-4. An arbiter's ruling is recorded and may turn a conflict into ok.
+4. An arbiter's ruling is recorded and may turn a conflict into ok (`arbiter.py`).
+
+The result is a `Synthesis` (`models.py`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from speckit.agents.result import AgentResult
-from speckit.consensus.extract import extract_json
+from speckit.answers.extract import extract_json
+from speckit.answers.schemas import check_answer
 from speckit.consensus.items import decision_of, failure_note, group_items, reported, stage_items
-from speckit.consensus.schemas import check_answer
-
-Status = Literal["ok", "degraded", "conflict"]
-SYNTHESIS_VERSION = 1
-
-
-class MissingAgent(BaseModel):
-    agent: str
-    status: str  # failed | timeout | invalid | missing | cancelled
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.agent} ({self.status}: {self.reason})"
-
-
-class AgentSummary(BaseModel):
-    """One agent's part in the run, as the synthesis saw it."""
-
-    agent: str
-    role: str = "proposer"
-    driver: str = ""
-    model: str = ""
-    status: str  # the judged status: ok, or why the answer did not count
-    valid: bool = False
-    reason: str | None = None
-    decision: str | None = None
-    items: int = 0
-    conflicts_reported: int = 0
-    summary: str = ""
-    total_tokens: int | None = None
-    latency_ms: int = 0
-    cost_usd: float | None = None
-    cost_source: str = "unknown"
-
-
-class Agreement(BaseModel):
-    text: str
-    agents: list[str]
-    variants: dict[str, str] = Field(default_factory=dict)
-
-
-class UniqueItem(BaseModel):
-    agent: str
-    text: str
-
-
-class ConflictDetail(BaseModel):
-    kind: Literal["reported", "decision"]
-    text: str
-    agents: list[str]
-
-
-class ConsensusSummary(BaseModel):
-    """The earlier system's `consensus{agreements, conflicts}` block (strings only)."""
-
-    agreements: list[str] = Field(default_factory=list)
-    conflicts: list[str] = Field(default_factory=list)
-
-
-class ArbiterBlock(BaseModel):
-    agent: str
-    status: str
-    resolved: bool = False
-    previous_status: str
-    decision: str | None = None
-    rationale: str | None = None
-    reason: str | None = None
-    model: str = ""
-    latency_ms: int = 0
-    total_tokens: int | None = None
-    cost_usd: float | None = None
-    cost_source: str = "unknown"
-
-
-class HumanOverride(BaseModel):
-    verdict: Status
-    previous_status: str
-    reason: str
-    who: str
-    when: str
-    synthesis: str = ""
-
-
-class Synthesis(BaseModel):
-    """What one stage run concluded; `to_json()` is the `_synthesis.json` content."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    synthesis_version: int = Field(default=SYNTHESIS_VERSION, alias="synthesisVersion")
-    stage: str  # evidence name, e.g. spec-plan (as the earlier system wrote it)
-    spec_id: str = Field(alias="specId")
-    timestamp: str = ""
-    session_id: str = Field(default="", alias="sessionId")
-    prompt_version: str = ""
-    status: Status
-    reasons: list[str] = Field(default_factory=list)
-    quorum: int = 2
-    expected_agents: list[str] = Field(default_factory=list)
-    agents: list[AgentSummary] = Field(default_factory=list)
-    consensus: ConsensusSummary = Field(default_factory=ConsensusSummary)
-    agreements: list[Agreement] = Field(default_factory=list)
-    partial: list[Agreement] = Field(default_factory=list)  # shared, but by fewer than quorum
-    unique: list[UniqueItem] = Field(default_factory=list)
-    conflicts: list[str] = Field(default_factory=list)
-    conflict_details: list[ConflictDetail] = Field(default_factory=list)
-    missing_agents: list[MissingAgent] = Field(default_factory=list)
-    decision: str | None = None
-    decisions: dict[str, str] = Field(default_factory=dict)
-    arbiter: ArbiterBlock | None = None
-    arbiter_override: bool = False
-    override: HumanOverride | None = None
-    notes: list[str] = Field(default_factory=list)
-
-    @property
-    def effective_status(self) -> Status:
-        """The verdict after a human override, if one was recorded."""
-        return self.override.verdict if self.override else self.status
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, mode="json")
+from speckit.consensus.models import (
+    AgentSummary,
+    Agreement,
+    ConflictDetail,
+    ConsensusSummary,
+    MissingAgent,
+    Status,
+    Synthesis,
+    UniqueItem,
+)
 
 
 def _agreement(text: str, members: dict[str, str]) -> Agreement:
     return Agreement(text=text, agents=list(members), variants=dict(members))
 
 
-def _answer(result: AgentResult, stage: str) -> dict[str, Any] | None:
+def answer_of(result: AgentResult, stage: str) -> dict[str, Any] | None:
+    """The answer `result` gave: the driver's parsed object, else the one found in its text."""
     return result.parsed if result.parsed is not None else extract_json(result.text, stage)
 
 
 def valid_answer(stage: str, result: AgentResult) -> bool:
     """Whether `result` would count as a valid answer in `stage` (rule 1's test)."""
-    return result.status == "ok" and check_answer(stage, _answer(result, stage)) is None
+    return result.status == "ok" and check_answer(stage, answer_of(result, stage)) is None
 
 
 def _summary_text(stage: str, items: list[str], decision: str | None) -> str:
@@ -167,21 +59,11 @@ def _judge(stage: str, result: AgentResult | None, agent: str) -> tuple[AgentSum
     if result is None:
         reason = "no result: the agent did not run"
         return AgentSummary(agent=agent, status="missing", reason=reason), None
-    base = AgentSummary(
-        agent=agent,
-        role=result.role,
-        driver=result.driver,
-        model=result.model,
-        status=result.status,
-        total_tokens=result.usage.total_tokens,
-        latency_ms=result.latency_ms,
-        cost_usd=result.cost_usd,
-        cost_source=result.cost_source,
-    )
+    base = AgentSummary.of(result)
     if result.status != "ok":
         base.reason = result.error or f"agent {result.status}"
         return base, None
-    data = _answer(result, stage)
+    data = answer_of(result, stage)
     problem = check_answer(stage, data)
     if problem is not None:
         base.status, base.reason = "invalid", problem
@@ -326,50 +208,3 @@ def synthesize(
         decisions=found.decisions,
         notes=found.notes,
     )
-
-
-def apply_arbiter(synthesis: Synthesis, ruling: AgentResult) -> Synthesis:
-    """Record the arbiter's ruling; a valid ruling on a conflict settles it (arbiter_override)."""
-    stage = synthesis.stage.removeprefix("spec-")
-    result = synthesis.model_copy(deep=True)
-    block = ArbiterBlock(
-        agent=ruling.agent,
-        status=ruling.status,
-        previous_status=synthesis.status,
-        model=ruling.model,
-        latency_ms=ruling.latency_ms,
-        total_tokens=ruling.usage.total_tokens,
-        cost_usd=ruling.cost_usd,
-        cost_source=ruling.cost_source,
-    )
-    result.arbiter = block
-    if ruling.status != "ok":
-        block.reason = ruling.error or f"arbiter {ruling.status}"
-        result.notes.append(f"arbiter {ruling.agent} {ruling.status}: the conflict stands")
-        return result
-    data = _answer(ruling, stage)
-    problem = check_answer(stage, data)
-    if data is not None:
-        rationale = data.get("rationale")
-        block.rationale = rationale if isinstance(rationale, str) else None
-        block.decision = decision_of(stage, data)
-    if problem is not None or data is None:
-        block.status, block.reason = "invalid", problem
-        result.notes.append(f"arbiter {ruling.agent} answer invalid ({problem}): conflict stands")
-        return result
-    if data.get("resolved") is not True:  # only an explicit "resolved": true settles it
-        block.reason = "the arbiter could not settle the conflict"
-        result.notes.append(f"arbiter {ruling.agent} did not resolve the conflict")
-        return result
-    if synthesis.status != "conflict":
-        block.reason = f"consulted on a {synthesis.status} run: verdict unchanged"
-        return result
-    block.resolved = True
-    result.status = "degraded" if result.missing_agents else "ok"
-    result.arbiter_override = True
-    if block.decision is not None:
-        result.decision = block.decision
-    result.reasons.insert(
-        0, f"arbiter {ruling.agent} resolved the conflict (was conflict, now {result.status})"
-    )
-    return result

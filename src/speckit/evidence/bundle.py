@@ -1,9 +1,9 @@
-"""Write one stage run's evidence bundle and find the newest synthesis (design §5).
+"""One stage run's evidence bundle on disk: its run key, and the newest synthesis (design §5).
 
 Layout: `consensus/<SPEC>/spec-<stage>_<key>_<agent>.json` (answer or error
 stub), `..._<agent>_metrics.json`, `..._synthesis.json` and one schema-v2 line
-appended to `..._telemetry.jsonl`. JSON files are written atomically; the
-synthesis is written after every agent file, so a synthesis on disk means a
+appended to `..._telemetry.jsonl` (written by `speckit.pipeline.bundle`, which
+needs the telemetry line format above this layer). A synthesis on disk means a
 complete bundle.
 
 Two runs of one SPEC and stage in the same second both land: the second
@@ -14,36 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from speckit.errors import SpeckitError
-from speckit.evidence.naming import bundle_file, check_agent_name, is_timestamp, parse_name
-from speckit.fsutil import atomic_write_json, check_inside, make_folder
-
-if TYPE_CHECKING:
-    from speckit.agents.result import AgentResult
-    from speckit.consensus.synthesis import AgentSummary, Synthesis
+from speckit.evidence.naming import is_timestamp, parse_name
+from speckit.fsutil import check_inside, make_folder
 
 CONSENSUS_DIR = "consensus"
 _MAX_SAME_SECOND = 999
-
-
-@dataclass
-class BundlePaths:
-    """Where one run's evidence landed; `key` is the timestamp actually used in the names."""
-
-    folder: Path
-    key: str
-    agents: dict[str, Path] = field(default_factory=dict)
-    metrics: dict[str, Path] = field(default_factory=dict)
-    synthesis: Path = Path()
-    telemetry: Path | None = None
-
-    @property
-    def artifacts(self) -> list[Path]:
-        return [*self.agents.values(), *self.metrics.values(), self.synthesis]
 
 
 def consensus_folder(evidence_root: Path, spec_id: str) -> Path:
@@ -128,122 +107,6 @@ def release_run(evidence_root: Path, spec_id: str, stage: str, key: str) -> None
     claim.unlink(missing_ok=True)
 
 
-def _relative(path: Path, evidence_root: Path) -> str:
-    """Paths in evidence are relative to the workspace (the evidence root's parent)."""
-    try:
-        return path.relative_to(evidence_root.parent).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _answer_or_stub(
-    result: AgentResult | None,
-    agent: str,
-    spec_id: str,
-    command: str,
-    status: str,
-    reason: str | None,
-) -> dict[str, Any]:
-    """The agent's parsed answer; an error stub when there is none (no fake conflicts in it)."""
-    from speckit.consensus.extract import extract_json
-
-    if result is not None and result.status == "ok":
-        data = result.parsed if result.parsed is not None else extract_json(result.text, command)
-        if data is not None:
-            return data
-    stub: dict[str, Any] = {
-        "spec_id": spec_id,
-        "stage": command,
-        "agent": agent,
-        "status": status,
-        "error": reason or status,
-        "consensus": {"agreements": [], "conflicts": []},
-    }
-    if result is not None:
-        stub["exit_code"] = result.exit_code
-        if result.text:
-            stub["output_excerpt"] = result.text[:2000]
-        if result.raw_output_path:
-            stub["raw_output_path"] = result.raw_output_path
-    return stub
-
-
-def _with_source(entry: dict[str, Any], result: AgentResult | None) -> dict[str, Any]:
-    """The metrics file's entry plus `json_source`: which JSON object of the text was taken
-    (the telemetry line keeps its own fields only)."""
-    if result is None or result.json_source is None:
-        return entry
-    return {**entry, "json_source": result.json_source}
-
-
-def _summary_of(result: AgentResult) -> AgentSummary:
-    from speckit.consensus.synthesis import AgentSummary
-
-    return AgentSummary(
-        agent=result.agent,
-        role=result.role,
-        driver=result.driver,
-        model=result.model,
-        status=result.status,
-        valid=result.status == "ok",
-        reason=result.error,
-        total_tokens=result.usage.total_tokens,
-        latency_ms=result.latency_ms,
-        cost_usd=result.cost_usd,
-        cost_source=result.cost_source,
-    )
-
-
-def write_bundle(
-    evidence_root: Path,
-    spec_id: str,
-    stage: str,
-    timestamp: str,
-    session_id: str,
-    prompt_version: str,
-    results: list[AgentResult],
-    synthesis: Synthesis,
-    guardrail: dict[str, Any] | None,
-    telemetry_enabled: bool,
-) -> BundlePaths:
-    """Write the run's evidence; returns the paths (telemetry None when it is off)."""
-    from speckit.evidence.jsonl import append_line
-    from speckit.telemetry.record import agent_entry, stage_record
-
-    command = _command(stage)
-    folder = consensus_folder(evidence_root, spec_id)
-    key = reserve_run(evidence_root, spec_id, stage, timestamp, session_id)
-    synthesis = synthesis.model_copy(deep=True)
-    synthesis.timestamp, synthesis.session_id = timestamp, session_id
-    synthesis.prompt_version = prompt_version
-    by_agent = {r.agent: r for r in results}
-    paths = BundlePaths(folder=folder, key=key)
-    entries: list[dict[str, Any]] = []
-    judged = {s.agent for s in synthesis.agents}
-    # Agents outside the verdict (the arbiter) still spent tokens: record them too.
-    extra = [_summary_of(r) for r in results if r.agent not in judged]
-    for summary in [*synthesis.agents, *extra]:
-        agent = check_agent_name(summary.agent)
-        result = by_agent.get(agent)
-        answer = folder / bundle_file(command, key, agent)
-        stub = _answer_or_stub(result, agent, spec_id, command, summary.status, summary.reason)
-        atomic_write_json(answer, stub, inside=evidence_root)
-        entry = agent_entry(summary, result, _relative(answer, evidence_root))
-        metrics = folder / bundle_file(command, key, f"{agent}_metrics")
-        atomic_write_json(metrics, _with_source(entry, result), inside=evidence_root)
-        paths.agents[agent], paths.metrics[agent] = answer, metrics
-        entries.append(entry)
-    paths.synthesis = folder / bundle_file(command, key, "synthesis")
-    atomic_write_json(paths.synthesis, synthesis.to_json(), inside=evidence_root)
-    if telemetry_enabled:
-        paths.telemetry = folder / bundle_file(command, key, "telemetry", "jsonl")
-        artifacts = [_relative(p, evidence_root) for p in (*paths.agents.values(), paths.synthesis)]
-        record = stage_record(synthesis, entries, artifacts, key, guardrail)
-        append_line(paths.telemetry, record, inside=evidence_root)
-    (folder / f".{command}_{key}.claim").unlink(missing_ok=True)
-    return paths
-
-
 def synthesis_files(evidence_root: Path, spec_id: str, stage: str) -> list[tuple[str, Path]]:
     """(key, path) of every synthesis of a SPEC's stage, oldest first."""
     folder = consensus_folder(evidence_root, spec_id)
@@ -260,7 +123,7 @@ def synthesis_files(evidence_root: Path, spec_id: str, stage: str) -> list[tuple
 
 def read_synthesis(path: Path) -> dict[str, Any]:
     """A synthesis file's JSON; SpeckitError (exit 1) when it is unreadable or malformed."""
-    from speckit.telemetry.rules import filled_placeholders
+    from speckit.placeholders import filled_placeholders
 
     try:
         text = path.read_text(encoding="utf-8")

@@ -15,20 +15,17 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from speckit.errors import SpeckitError
+from speckit.evidence.naming import parse_name
 from speckit.evidence.overrides import read_override
 from speckit.numbers import number_or_none, whole_or_none
 
 SCHEMA_VERSION = "3"  # bump on any table or meaning change: older indexes are rebuilt
 PIPELINE_STATE_FILE = "auto_state.json"
 KINDS = ("consensus", "commands", "pipeline")
-_CONSENSUS_NAME = re.compile(
-    r"^spec-(?P<stage>[a-z]+)_(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z[^_]*)_(?P<rest>.+)$"
-)
 _COMMAND_NAME = re.compile(r"^spec-(?P<stage>[a-z]+)_(?P<session>.+)\.json$")
 
 _SCHEMA = """
@@ -54,17 +51,6 @@ CREATE INDEX calls_spec ON agent_calls (spec_id, stage);
 CREATE INDEX guardrails_spec ON guardrails (spec_id, stage, timestamp);
 CREATE INDEX files_spec ON files (spec_id, kind);
 """
-
-
-@dataclass(frozen=True)
-class RunRow:
-    spec_id: str
-    stage: str
-    timestamp: str
-    status: str
-    synthesis_path: str
-    total_tokens: int | None
-    total_cost_usd: float | None
 
 
 def _load_json(path: Path) -> dict[str, Any] | None:
@@ -237,14 +223,14 @@ class EvidenceIndex:
         self, connection: sqlite3.Connection, folder: Path, spec_id: str, files: list[Path]
     ) -> None:
         for path in files:
-            match = _CONSENSUS_NAME.match(path.name)
-            if not match:
+            name = parse_name(path.name)  # the evidence file-name grammar, as the reader uses it
+            if name is None:
                 continue
-            stage, timestamp, rest = match["stage"], match["ts"], match["rest"]
-            if rest == "synthesis.json":
+            stage, timestamp = name.stage, name.key
+            if name.kind == "synthesis":
                 synthesis = _load_json(path) or {}
                 status = str(synthesis.get("status") or "unreadable")
-                override = read_override(folder, f"spec-{stage}", timestamp)
+                override = read_override(folder, name.command, timestamp)
                 if override and override.get("verdict"):
                     status = str(override["verdict"])
                 totals = self._telemetry_totals(
@@ -264,7 +250,7 @@ class EvidenceIndex:
                         *totals,
                     ),
                 )
-            elif rest == "telemetry.jsonl":
+            elif name.kind == "telemetry":
                 for record in _telemetry_lines(path):
                     consensus = record.get("consensus") or {}
                     for agent in consensus.get("agents") or []:

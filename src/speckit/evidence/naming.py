@@ -11,15 +11,16 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
+_DATE_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"
+TIMESTAMP = rf"{_DATE_TIME}Z"  # run keys, and every timestamp speckit writes (`utc_timestamp`)
+# What a telemetry record's `timestamp` may hold: the earlier system wrote fractions of a second.
+RECORD_TIMESTAMP = rf"{_DATE_TIME}(\.\d+)?Z"
 _TIMESTAMP = re.compile(rf"^{TIMESTAMP}$")
 _NAME = re.compile(
     rf"^(?P<command>spec-[a-z]+)_(?P<key>{TIMESTAMP}(?:-(?P<seq>\d+))?)_(?P<rest>.+)"
     r"\.(?P<ext>jsonl|json)$"
 )
-_AGENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 Kind = Literal["agent", "metrics", "synthesis", "telemetry", "override", "raw"]
-RESERVED_AGENT_NAMES = frozenset({"synthesis", "telemetry", "override", "arbiter"})
 
 
 @dataclass(frozen=True)
@@ -65,22 +66,6 @@ def parse_name(name: str) -> EvidenceName | None:
     if rest.endswith("_metrics"):
         return EvidenceName(command, key, "metrics", rest.removesuffix("_metrics"))
     return EvidenceName(command, key, "agent", rest)
-
-
-def check_agent_name(agent: str) -> str:
-    """Agent names become file-name parts: refuse anything that would be ambiguous or unsafe."""
-    from speckit.errors import SpeckitError
-
-    if (
-        not _AGENT.match(agent)
-        or agent in RESERVED_AGENT_NAMES
-        or agent.endswith(("_metrics", "_raw"))
-    ):
-        raise SpeckitError(
-            f"agent name {agent!r} cannot be used in evidence file names: use letters, digits, "
-            "'_', '-', '.', not 'synthesis'/'telemetry'/'override'/'arbiter' or a _metrics/_raw end"
-        )
-    return agent
 
 
 def utc_timestamp(now: dt.datetime | None = None) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from speckit.fsutil import atomic_write_text
 from speckit.guardrails.result import CheckResult, Timer
+from speckit.specs.documents import spec_dir
 from speckit.specs.lint import Finding, lint_tasks_file, lint_tracker_text
 from speckit.specs.tracker import TrackerRow, read_rows
 from speckit.workspace import SPEC_DOCUMENTS, TRACKER_FILE, Workspace
@@ -42,7 +43,7 @@ def _row_for(spec_id: str, rows: list[TrackerRow]) -> TrackerRow | None:
 
 
 def _audit_documents(workspace: Workspace, spec_id: str, audit: BaselineAudit) -> None:
-    folder = workspace.spec_dir(spec_id)
+    folder = spec_dir(workspace, spec_id)
     for name in SPEC_DOCUMENTS:
         shown = f"docs/{spec_id}/{name}"
         path = folder / name
@@ -80,7 +81,7 @@ def _add_lint(audit: BaselineAudit, what: str, findings: list[Finding]) -> None:
 
 
 def _audit_tasks_lint(workspace: Workspace, spec_id: str, audit: BaselineAudit) -> None:
-    tasks = workspace.spec_dir(spec_id) / "tasks.md"
+    tasks = spec_dir(workspace, spec_id) / "tasks.md"
     if tasks.is_file():
         _add_lint(audit, "lint of tasks.md", lint_tasks_file(tasks, f"docs/{spec_id}/tasks.md"))
 
@@ -123,7 +124,7 @@ def lint_tasks_check(workspace: Workspace, spec_id: str) -> CheckResult:
     """Tasks stage: docs/<SPEC>/tasks.md exists, is non-empty and lints clean."""
     timer = Timer("tasks-lint")
     audit = BaselineAudit()
-    tasks = workspace.spec_dir(spec_id) / "tasks.md"
+    tasks = spec_dir(workspace, spec_id) / "tasks.md"
     shown = f"docs/{spec_id}/tasks.md"
     if not tasks.is_file():
         return timer.result("failed", f"{shown} is missing")

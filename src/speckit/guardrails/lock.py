@@ -8,7 +8,6 @@ a guard file, so two implements starting together cannot both win.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import json
 import os
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from speckit.evidence.naming import utc_timestamp
 from speckit.fsutil import atomic_write_json
 from speckit.specs.ids import check_spec_id
 from speckit.workspace import Workspace
@@ -110,10 +110,6 @@ def _guard(workspace: Workspace, spec_id: str) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def acquire_lock(
     workspace: Workspace, spec_id: str, session_id: str, pid: int | None = None
 ) -> LockResult:
@@ -123,7 +119,9 @@ def acquire_lock(
     refused while another live process holds it; a stale lock is taken over.
     """
     owner = os.getpid() if pid is None else pid
-    info = LockInfo(spec_id, owner, session_id, socket.gethostname(), _now(), _process_start(owner))
+    info = LockInfo(
+        spec_id, owner, session_id, socket.gethostname(), utc_timestamp(), _process_start(owner)
+    )
     with _guard(workspace, spec_id):
         current = read_lock(workspace, spec_id)
         note = "lock taken"

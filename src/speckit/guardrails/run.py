@@ -34,6 +34,7 @@ from speckit.guardrails.record import (
     write_together,
 )
 from speckit.guardrails.result import CheckResult, Timer
+from speckit.specs.documents import spec_dir
 from speckit.specs.ids import check_spec_id
 from speckit.stages import parse_stage
 from speckit.workspace import Workspace
@@ -85,7 +86,7 @@ def _plan(run: _Run, allow_dirty: bool) -> None:
     allowed_by = "--allow-dirty" if allow_dirty else None
     if allowed_by is None and run.env.get(ALLOW_DIRTY_ENV, "") == "1":
         allowed_by = f"{ALLOW_DIRTY_ENV}=1"
-    inputs = stage_inputs(ws.root, ws.spec_dir(run.spec_id))
+    inputs = stage_inputs(ws.root, spec_dir(ws, run.spec_id))
     pending = start_clean_tree(ws.root, [ws.evidence_root, ws.cache_dir], allowed_by, inputs)
     report = run.out_dir / baseline_name(run.session_id)
     try:  # the baseline audit runs while git works

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
     from speckit.agents.runner import AgentRequest, ProgressCallback
     from speckit.config import AgentConfig
-    from speckit.consensus.synthesis import Synthesis
-    from speckit.evidence.bundle import BundlePaths
+    from speckit.consensus.models import Synthesis
     from speckit.guardrails import GuardrailOutcome
+    from speckit.pipeline.bundle import BundlePaths
     from speckit.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ AFTER_AGENTS = (
     "speckit.agents.pricing:warm_up",
     "speckit.consensus.synthesis",
     "rapidfuzz.process",  # the synthesis imports it lazily, after the agents
-    "speckit.evidence.bundle",
+    "speckit.pipeline.bundle",
     "speckit.telemetry.record",  # and write_bundle these two
     "speckit.evidence.jsonl",
 )
@@ -130,7 +130,7 @@ def _request(
     env: Mapping[str, str],
 ) -> AgentRequest:
     from speckit.agents.runner import AgentRequest
-    from speckit.consensus.schemas import stage_schema
+    from speckit.answers.schemas import stage_schema
 
     return AgentRequest(
         agent=agent,
@@ -166,13 +166,9 @@ def run_stage(
 
 
 def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOptions) -> StageRun:
-    from speckit.evidence.bundle import (
-        clear_stale_claims,
-        release_run,
-        reserve_run,
-        write_bundle,
-    )
+    from speckit.evidence.bundle import clear_stale_claims, release_run, reserve_run
     from speckit.evidence.naming import new_session_id, utc_timestamp
+    from speckit.pipeline.bundle import write_bundle
     from speckit.prompts.render import prompt_version
     from speckit.telemetry import telemetry_enabled
 
@@ -365,8 +361,8 @@ def _arbitrate(
     opts: StageOptions,
 ) -> tuple[Synthesis, AgentResult]:
     from speckit.agents.runner import run_stage_agents_sync
-    from speckit.consensus.schemas import arbiter_schema
-    from speckit.consensus.synthesis import apply_arbiter
+    from speckit.answers.schemas import arbiter_schema
+    from speckit.consensus.arbiter import apply_arbiter
     from speckit.prompts.render import render_prompt
 
     arbiter = workspace.config.agents[str(workspace.config.consensus.arbiter)]

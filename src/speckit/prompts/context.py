@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from speckit.specs.documents import spec_dir
 from speckit.workspace import SPEC_DOCUMENTS, Workspace
 
 # Workspace-level documents the earlier system fed its agents, when present.
@@ -24,7 +25,7 @@ def _section(title: str, path: Path) -> str:
 
 def build_context(workspace: Workspace, spec_id: str) -> str:
     """Each document under a `### path` header; missing SPEC documents are marked missing."""
-    folder = workspace.spec_dir(spec_id)
+    folder = spec_dir(workspace, spec_id)
     sections = [_section(f"docs/{spec_id}/{name}", folder / name) for name in SPEC_DOCUMENTS]
     for relative in PRODUCT_DOCUMENTS:
         path = workspace.root / relative

@@ -69,7 +69,7 @@ def render_prompt(
     context: str | None = None,
 ) -> RenderedPrompt:
     """The full prompt for `agent` in `stage`; `role` defaults to the agent's configured role."""
-    from speckit.consensus.schemas import REQUIRED_FIELD, arbiter_schema, stage_schema
+    from speckit.answers.schemas import REQUIRED_FIELD, arbiter_schema, stage_schema
     from speckit.prompts.context import build_context
 
     chosen_role = role or agent.role

@@ -44,6 +44,11 @@ class SpecInfo:
     tracker_line: int | None
 
 
+def spec_dir(workspace: Workspace, spec_id: str) -> Path:
+    """`docs/<spec_id>` after checking the id is well formed (ids become folder names)."""
+    return workspace.docs_dir / check_spec_id(spec_id)
+
+
 def _check_description(description: str) -> str:
     text = description.strip()
     if not text:
@@ -91,7 +96,7 @@ def create_spec(
         check_tracker_table(tracker)
         rows = read_rows(tracker)
         new_id = _choose_id(workspace, title, area, spec_id, existing_ids(workspace, rows))
-        folder = workspace.spec_dir(new_id)
+        folder = spec_dir(workspace, new_id)
         if folder.exists():
             raise UsageError(f"{folder} already exists; choose another --id")
         values = {

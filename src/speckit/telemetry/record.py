@@ -10,20 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from speckit.numbers import is_number
+from speckit.telemetry.rules import GUARDRAIL_V2
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
-    from speckit.consensus.synthesis import AgentSummary, HumanOverride, Synthesis
+    from speckit.consensus.models import AgentSummary, HumanOverride, Synthesis
 
 SCHEMA_VERSION = "2.0"
-GUARDRAIL_KEYS = (
-    "prefilter_model",
-    "prefilter_status",
-    "policy_model",
-    "policy_status",
-    "latency_ms",
-    "cost_usd",
-)
+GUARDRAIL_KEYS = tuple(GUARDRAIL_V2)  # the flat guardrail block, as the validator checks it
 
 
 def agent_entry(

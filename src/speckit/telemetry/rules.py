@@ -12,10 +12,10 @@ import re
 from operator import itemgetter
 from typing import Any
 
+from speckit.evidence.naming import RECORD_TIMESTAMP
 from speckit.stages import STAGES
 
-_PLACEHOLDER = re.compile(r"\$\{[^}\s\"]{0,64}\}")
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
+_TIMESTAMP = re.compile(rf"^{RECORD_TIMESTAMP}$")
 _COMMAND_V2 = re.compile(rf"^spec-(?:{'|'.join(STAGES)})$")
 _COMMAND_V1 = re.compile(rf"^spec-(?:ops-)?(?P<stage>{'|'.join(STAGES)})$")
 CONSENSUS_STATUSES = ("ok", "degraded", "conflict")
@@ -105,6 +105,13 @@ STAGE_V1: dict[str, dict[str, str]] = {
     "audit": {"scenarios": _LIST},
     "unlock": {"unlock_status": _STR},
 }
+# The fields of the objects nested in a schema-v1 record (`scenarios` is a list of them).
+NESTED_V1: dict[str, dict[str, str]] = {
+    "baseline": {"mode": _STR, "artifact": _STR, "status": _STR},
+    "hooks": {"session.start": _STR},
+    "tool": {"status": _STR},
+    "scenarios": {"name": _STR, "status": _STR},
+}
 
 
 def _type_ok(value: Any, spec: str) -> bool:
@@ -134,57 +141,6 @@ def _fields(data: dict[str, Any], spec: dict[str, str], where: str, out: list[st
         if key in data and not _type_ok(data[key], kind):
             shown = json.dumps(data[key])[:40]
             out.append(f"{where}{key} must be {kind.replace('|', ' or ')}, got {shown}")
-
-
-# The fields speckit itself fills (ids, names, paths, times, statuses), under these keys at
-# any depth. An unexpanded `${…}` in one of them is the bug this check exists for: the earlier
-# system wrote `"stage": "${stage}"`. Everywhere else a `${…}` is what an agent (or a person)
-# wrote, e.g. a plan item "Store counters in Redis at ${REDIS_URL}": quoted, never judged.
-FILLED_KEYS = frozenset(
-    {
-        "schemaVersion", "command", "stage", "specId", "spec_id", "sessionId", "session_id",
-        "timestamp", "promptVersion", "prompt_version", "runId", "event", "speckitVersion",
-        "status", "consensusStatus", "synthesisPath", "output_path", "path", "artifact",
-        "artifacts", "agent", "expected_agents", "model", "model_id", "model_release", "driver",
-        "role", "cost_source", "when", "name", "mode", "session.start", "lock_status",
-        "hook_status", "unlock_status", "prefilter_model", "prefilter_status", "policy_model",
-        "policy_status",
-    }
-)  # fmt: skip
-
-
-def placeholders(text: str) -> list[str]:
-    """Unexpanded shell placeholders (`${stage}`) in a text, in order, de-duplicated."""
-    if "${" not in text:
-        return []
-    return list(dict.fromkeys(_PLACEHOLDER.findall(text)))
-
-
-def filled_placeholders(record: Any) -> list[str]:
-    """Unexpanded placeholders in the fields speckit fills (`FILLED_KEYS`), never in the
-    agents' words that a record quotes; in order, de-duplicated."""
-    found: list[str] = []
-
-    def walk(value: Any, filled: bool) -> None:
-        if isinstance(value, str):
-            if filled and "${" in value:
-                found.extend(_PLACEHOLDER.findall(value))
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, key in FILLED_KEYS)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item, filled)
-
-    walk(record, False)
-    return list(dict.fromkeys(found))
-
-
-def placeholder_problem(found: list[str]) -> str:
-    return (
-        f"unexpanded shell placeholders {', '.join(found)}: the record was written "
-        "without variable expansion"
-    )
 
 
 _PY_TYPES: dict[str, frozenset[type]] = {
@@ -336,18 +292,16 @@ def check_guardrail_record(data: dict[str, Any]) -> list[str]:
         stage = match["stage"]
         _fields(data, STAGE_V1[stage], "", out)
         if stage == "plan" and isinstance(data.get("baseline"), dict):
-            _fields(
-                data["baseline"], {"mode": _STR, "artifact": _STR, "status": _STR}, "baseline.", out
-            )
+            _fields(data["baseline"], NESTED_V1["baseline"], "baseline.", out)
         if stage == "plan" and isinstance(data.get("hooks"), dict):
-            _fields(data["hooks"], {"session.start": _STR}, "hooks.", out)
+            _fields(data["hooks"], NESTED_V1["hooks"], "hooks.", out)
         if stage == "tasks" and isinstance(data.get("tool"), dict):
-            _fields(data["tool"], {"status": _STR}, "tool.", out)
+            _fields(data["tool"], NESTED_V1["tool"], "tool.", out)
         for index, item in enumerate(data.get("scenarios") or []):
             if not isinstance(item, dict):
                 out.append(f"scenarios[{index}] must be an object")
             else:
-                _fields(item, {"name": _STR, "status": _STR}, f"scenarios[{index}].", out)
+                _fields(item, NESTED_V1["scenarios"], f"scenarios[{index}].", out)
     checks = data.get("checks")
     for index, check in enumerate(checks if isinstance(checks, list) else []):
         status = check.get("status") if isinstance(check, dict) else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from speckit.evidence.naming import RECORD_TIMESTAMP
 from speckit.stages import STAGES
 from speckit.telemetry import rules as v
 
@@ -44,7 +45,7 @@ def consensus_schema() -> dict[str, Any]:
         schemaVersion={"const": "2.0"},
         command={"pattern": f"^spec-({'|'.join(STAGES)})$"},
         specId={"pattern": "^SPEC-"},
-        timestamp={"pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"},
+        timestamp={"pattern": f"^{RECORD_TIMESTAMP}$"},
         consensus=consensus,
         quality_metrics=_object(v.QUALITY_V2),
         guardrail=_with_optional(_object(v.GUARDRAIL_V2), v.GUARDRAIL_V2_OPTIONAL),
@@ -76,12 +77,8 @@ def guardrail_schema() -> dict[str, Any]:
             "properties": {"name": {"type": "string"}, "status": {"enum": list(v.CHECK_STATUSES)}},
         },
     }
-    nested = {
-        "baseline": _object({"mode": "string", "artifact": "string", "status": "string"}),
-        "hooks": _object({"session.start": "string"}),
-        "tool": _object({"status": "string"}),
-        "scenarios": {"type": "array", "items": _object({"name": "string", "status": "string"})},
-    }
+    nested = {key: _object(fields) for key, fields in v.NESTED_V1.items()}
+    nested["scenarios"] = {"type": "array", "items": nested["scenarios"]}
     rules = []
     for stage, fields in v.STAGE_V1.items():
         then = _object(fields)

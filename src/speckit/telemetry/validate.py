@@ -14,14 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from speckit.telemetry.rules import (
-    check_consensus_record,
-    check_guardrail_record,
-    fast_valid_v2,
-    filled_placeholders,
-    placeholder_problem,
-    placeholders,
-)
+from speckit.placeholders import filled_placeholders, placeholder_problem, placeholders
+from speckit.telemetry.rules import check_consensus_record, check_guardrail_record, fast_valid_v2
 
 try:  # optional accelerator: same results, about 3x faster parsing when installed
     from orjson import loads as _orjson_loads

@@ -1,5 +1,7 @@
 """Re-apply speckit's verdict rules to bundles already on disk (speckit's or the earlier system's).
 
+It reads evidence files and calls the synthesis, so it lives in evidence (a layer above consensus).
+
 The per-agent files hold an agent's parsed answer or an error stub, not an
 `AgentResult`; `bundle_results` turns them (with their `_metrics.json`) back
 into results that `synthesize` can judge.
@@ -13,8 +15,10 @@ from pathlib import Path
 from typing import Any, get_args
 
 from speckit.agents.result import AgentResult, AgentStatus, Usage
-from speckit.consensus.schemas import REQUIRED_FIELD, required_value
-from speckit.consensus.synthesis import Synthesis, apply_arbiter, synthesize
+from speckit.answers.schemas import REQUIRED_FIELD, required_value
+from speckit.consensus.arbiter import apply_arbiter
+from speckit.consensus.models import Synthesis
+from speckit.consensus.synthesis import synthesize
 from speckit.evidence.naming import EvidenceName, key_order, parse_name
 from speckit.numbers import count_or_none, count_or_zero, is_number
 
@@ -147,7 +151,7 @@ def bundle_results(bundle: BundleFiles) -> tuple[list[str], list[AgentResult]]:
 
 
 def _recorded(bundle: BundleFiles) -> tuple[str | None, str | None]:
-    from speckit.telemetry.rules import filled_placeholders
+    from speckit.placeholders import filled_placeholders
 
     if bundle.synthesis is None:
         return None, "no synthesis file"

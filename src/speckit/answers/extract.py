@@ -94,7 +94,7 @@ def json_objects(text: str) -> list[dict[str, Any]]:
 
 def _checker(stage: str | None) -> Any:
     """`check_answer` bound to `stage`, or None when `stage` is not a pipeline stage."""
-    from speckit.consensus.schemas import REQUIRED_FIELD, check_answer
+    from speckit.answers.schemas import REQUIRED_FIELD, check_answer
 
     if stage is None or stage.removeprefix("spec-") not in REQUIRED_FIELD:
         return None

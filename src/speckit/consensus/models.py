@@ -1,0 +1,152 @@
+"""What a stage run concluded, as data: the `Synthesis` and its parts (pydantic models).
+
+`Synthesis.to_json()` is the `_synthesis.json` file; the telemetry line and the
+metrics files are built from the same objects. The rules that fill them are in
+`synthesis.py` (the verdict) and `arbiter.py` (the arbiter's ruling).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from speckit.agents.result import AgentResult
+
+Status = Literal["ok", "degraded", "conflict"]
+SYNTHESIS_VERSION = 1
+
+
+class MissingAgent(BaseModel):
+    agent: str
+    status: str  # failed | timeout | invalid | missing | cancelled
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.agent} ({self.status}: {self.reason})"
+
+
+def call_figures(result: AgentResult) -> dict[str, Any]:
+    """Who answered and what the call cost: the fields `AgentSummary` and `ArbiterBlock` share."""
+    return {
+        "agent": result.agent,
+        "status": result.status,
+        "model": result.model,
+        "total_tokens": result.usage.total_tokens,
+        "latency_ms": result.latency_ms,
+        "cost_usd": result.cost_usd,
+        "cost_source": result.cost_source,
+    }
+
+
+class AgentSummary(BaseModel):
+    """One agent's part in the run, as the synthesis saw it."""
+
+    agent: str
+    role: str = "proposer"
+    driver: str = ""
+    model: str = ""
+    status: str  # the judged status: ok, or why the answer did not count
+    valid: bool = False
+    reason: str | None = None
+    decision: str | None = None
+    items: int = 0
+    conflicts_reported: int = 0
+    summary: str = ""
+    total_tokens: int | None = None
+    latency_ms: int = 0
+    cost_usd: float | None = None
+    cost_source: str = "unknown"
+
+    @classmethod
+    def of(cls, result: AgentResult) -> AgentSummary:
+        """`result` before it is judged: its status as the agent ended, not yet valid."""
+        return cls(**call_figures(result), role=result.role, driver=result.driver)
+
+
+class Agreement(BaseModel):
+    text: str
+    agents: list[str]
+    variants: dict[str, str] = Field(default_factory=dict)
+
+
+class UniqueItem(BaseModel):
+    agent: str
+    text: str
+
+
+class ConflictDetail(BaseModel):
+    kind: Literal["reported", "decision"]
+    text: str
+    agents: list[str]
+
+
+class ConsensusSummary(BaseModel):
+    """The earlier system's `consensus{agreements, conflicts}` block (strings only)."""
+
+    agreements: list[str] = Field(default_factory=list)
+    conflicts: list[str] = Field(default_factory=list)
+
+
+class ArbiterBlock(BaseModel):
+    agent: str
+    status: str
+    resolved: bool = False
+    previous_status: str
+    decision: str | None = None
+    rationale: str | None = None
+    reason: str | None = None
+    model: str = ""
+    latency_ms: int = 0
+    total_tokens: int | None = None
+    cost_usd: float | None = None
+    cost_source: str = "unknown"
+
+
+class HumanOverride(BaseModel):
+    verdict: Status
+    previous_status: str
+    reason: str
+    who: str
+    when: str
+    synthesis: str = ""
+
+
+class Synthesis(BaseModel):
+    """What one stage run concluded; `to_json()` is the `_synthesis.json` content."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    synthesis_version: int = Field(default=SYNTHESIS_VERSION, alias="synthesisVersion")
+    stage: str  # evidence name, e.g. spec-plan (as the earlier system wrote it)
+    spec_id: str = Field(alias="specId")
+    timestamp: str = ""
+    session_id: str = Field(default="", alias="sessionId")
+    prompt_version: str = ""
+    status: Status
+    reasons: list[str] = Field(default_factory=list)
+    quorum: int = 2
+    expected_agents: list[str] = Field(default_factory=list)
+    agents: list[AgentSummary] = Field(default_factory=list)
+    consensus: ConsensusSummary = Field(default_factory=ConsensusSummary)
+    agreements: list[Agreement] = Field(default_factory=list)
+    partial: list[Agreement] = Field(default_factory=list)  # shared, but by fewer than quorum
+    unique: list[UniqueItem] = Field(default_factory=list)
+    conflicts: list[str] = Field(default_factory=list)
+    conflict_details: list[ConflictDetail] = Field(default_factory=list)
+    missing_agents: list[MissingAgent] = Field(default_factory=list)
+    decision: str | None = None
+    decisions: dict[str, str] = Field(default_factory=dict)
+    arbiter: ArbiterBlock | None = None
+    arbiter_override: bool = False
+    override: HumanOverride | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def effective_status(self) -> Status:
+        """The verdict after a human override, if one was recorded."""
+        return self.override.verdict if self.override else self.status
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
