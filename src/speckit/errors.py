@@ -1,4 +1,4 @@
-"""Expected errors and the exit-code contract (design §6).
+"""Expected errors and the exit-code contract (the README's exit-code table).
 
 Every error a user can cause is a `SpeckitError` with one line of text and an
 exit code; the CLI prints the line and exits with the code, never a traceback.

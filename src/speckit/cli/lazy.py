@@ -1,7 +1,7 @@
 """A click group that imports a command's module only when that command runs.
 
 `speckit --help` lists every command from a static table, so start-up never
-pays for Rich, pydantic, httpx or Textual (design §7).
+pays for Rich, pydantic, httpx or Textual (`speckit --version` stays under 100 ms).
 """
 
 from __future__ import annotations

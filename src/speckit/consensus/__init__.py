@@ -1,7 +1,7 @@
 """Consensus: judge the agents' answers of one stage run.
 
 The verdict (ok / degraded / conflict) is computed here by fixed rules
-(design §4), never left to a model alone. The answers are found and checked
+(listed in `synthesis`), never left to a model alone. The answers are found and checked
 by `speckit.answers` (shared with the drivers). Modules: `models` (the
 `Synthesis` and its parts, as data), `items` (what an answer says),
 `synthesis` (the verdict rules), `arbiter` (the arbiter's ruling on a

@@ -93,7 +93,7 @@ def _name_pattern(agent: str) -> re.Pattern[str]:
 def failure_note(text: str, failed_agents: list[str]) -> str | None:
     """The failed agent a reported "conflict" is really about ("gemini execution failed"), if any.
 
-    Such entries describe an agent failure (verdict rule 1), not a disagreement.
+    Such entries describe an agent failure (rule 1 of `consensus.synthesis`), not a disagreement.
     """
     if not failed_agents or not _FAILURE_WORDS.search(text):
         return None

@@ -1,4 +1,4 @@
-"""The verdict of one stage run, by the rules of design §4, applied in code.
+"""The verdict of one stage run, by fixed rules applied in code (never left to a model).
 
 1. An expected agent that is missing, failed, timed out or answered invalid JSON
    makes the run `degraded` (listed in `missing_agents` with the reason).

@@ -1,4 +1,4 @@
-"""Evidence on disk (design §5): file names and timestamps, locked JSONL, run keys and the
+"""Evidence on disk: file names and timestamps, locked JSONL, run keys and the
 newest synthesis, human override files, the index cache, and re-judging bundles on disk.
 
 Files are the only source of truth; any index is a cache rebuilt from them. Writing a

@@ -1,4 +1,4 @@
-"""One stage run's evidence bundle on disk: its run key, and the newest synthesis (design §5).
+"""One stage run's evidence bundle on disk: its run key, and the newest synthesis.
 
 Layout: `consensus/<SPEC>/spec-<stage>_<key>_<agent>.json` (answer or error
 stub), `..._<agent>_metrics.json`, `..._synthesis.json` and one schema-v2 line

@@ -1,4 +1,7 @@
-"""Human overrides of a run's verdict: who, when, why, which verdict (design §4 rule 5).
+"""Human overrides of a run's verdict: who, when, why, which verdict.
+
+A person may settle a conflict or accept a degraded run; the override never
+rewrites the synthesis, it is recorded beside it and read with it.
 
 Stored next to the synthesis they apply to as `spec-<stage>_<key>_override.json`
 (the newest override plus the history of earlier ones), written atomically

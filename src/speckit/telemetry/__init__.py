@@ -1,7 +1,7 @@
 """Telemetry: schema-v2 consensus lines, schema-v1 guardrail records, their validator and summary.
 
-Field names are the earlier system's (design §5): new fields may be added,
-none removed, so its files still validate.
+Field names are the earlier system's (see docs/architecture.md): new fields may
+be added, none removed, so its files still validate.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Built from the same field tables the fast validator uses, so the two cannot
 drift apart. Extra fields are allowed everywhere: new fields are added, none
-removed (design §5).
+removed, so files of older versions and of the earlier system still validate.
 """
 
 from __future__ import annotations
