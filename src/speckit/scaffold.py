@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
+from speckit.drivers import DRIVER_NAMES
 from speckit.fsutil import atomic_write_text
 from speckit.resources import read_data_text
 from speckit.workspace import CACHE_DIR, CONFIG_FILE, SPEC_DOCUMENTS, TRACKER_FILE
@@ -43,6 +44,7 @@ def render_config(found: dict[str, bool], local: bool = False, scripted: bool = 
     installed.
     """
     flags = {f"{name}_enabled": "true" if found.get(name) else "false" for name in AGENT_CLIS}
+    flags["drivers"] = " | ".join(DRIVER_NAMES)  # the comment lists what config accepts
     text = Template(read_data_text("templates", "workspace", "speckit.toml")).substitute(flags)
     if scripted:
         first, examples = text.index("[agents.gemini]"), text.index("# An OpenAI-compatible")
