@@ -16,16 +16,18 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from speckit.drivers import DRIVER_NAMES
 from speckit.errors import SpeckitError
 from speckit.stages import STAGES, Stage
 
-Driver = Literal[
-    "claude_cli", "gemini_cli", "codex_cli", "openai_http", "command", "scripted", "llama_cpp"
-]
+if TYPE_CHECKING:  # a Literal built at run time is opaque to mypy
+    Driver = str
+else:  # the registered driver names: pydantic refuses any other, and its error lists them
+    Driver = Literal[DRIVER_NAMES]
 Role = Literal["proposer", "aggregator", "arbiter"]
 
 

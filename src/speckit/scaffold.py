@@ -6,15 +6,23 @@ what was kept, so re-running init is always safe.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 
+from speckit.drivers import DRIVER_NAMES
 from speckit.fsutil import atomic_write_text
 from speckit.resources import read_data_text
 from speckit.workspace import CACHE_DIR, CONFIG_FILE, SPEC_DOCUMENTS, TRACKER_FILE
+
+if TYPE_CHECKING:
+    from tomlkit import TOMLDocument
+    from tomlkit.container import Container
+    from tomlkit.items import Item, Key, Table
 
 GITIGNORE_LINE = f"{CACHE_DIR}/"
 AGENT_CLIS = {"gemini": "gemini", "claude": "claude", "codex": "codex"}
@@ -43,29 +51,113 @@ def render_config(found: dict[str, bool], local: bool = False, scripted: bool = 
     installed.
     """
     flags = {f"{name}_enabled": "true" if found.get(name) else "false" for name in AGENT_CLIS}
+    flags["drivers"] = " | ".join(DRIVER_NAMES)  # the comment lists what config accepts
     text = Template(read_data_text("templates", "workspace", "speckit.toml")).substitute(flags)
     if scripted:
-        first, examples = text.index("[agents.gemini]"), text.index("# An OpenAI-compatible")
-        roster = read_data_text("templates", "workspace", "scripted-roster.toml")
-        return text[:first] + roster + "\n" + text[examples:]
+        return merge_roster(text, read_data_text("templates", "workspace", "scripted-roster.toml"))
     if not local:
         return text
     from speckit.agents.local_roster import local_roster_toml
 
-    roster = local_roster_toml()
-    split = roster.index("[stages.plan]")
-    stages = text.index("# --- Stages")
-    stages_body = text.index("\n", stages) + 1
-    guardrails = text.index("# --- Guardrails")
-    return (
-        text[:stages]
-        + roster[:split]
-        + text[stages:stages_body]
-        + "\n"
-        + roster[split:]
-        + "\n"
-        + text[guardrails:]
-    )
+    return merge_roster(text, local_roster_toml(), keep_agents=True)
+
+
+def merge_roster(config: str, roster: str, keep_agents: bool = False) -> str:
+    """`config` (speckit.toml text) with the agents of `roster`, and its stages if it has any.
+
+    The roster's [agents.*] replace config's (or follow them, with `keep_agents`) and
+    its [stages.*] replace config's. Edited as TOML (tomlkit), not as text, so both
+    files keep their comments where a reader expects them: the roster's opening
+    comments above its first agent, and those that followed config's last agent or
+    stage (examples, the next section's heading) after the new ones.
+    """
+    import tomlkit
+
+    document, new = tomlkit.parse(config), tomlkit.parse(roster)
+    if other := set(new) - {"agents", "stages"}:  # never drop part of the roster silently
+        raise ValueError(f"a roster has only [agents.*] and [stages.*], not {sorted(other)}")
+    opening = list(itertools.takewhile(lambda entry: entry[0] is None, new.body))
+    for section in ("agents", "stages"):
+        if section not in new:
+            continue
+        tables = _table(new, section)
+        if section not in document:
+            _append(_tail(document), opening)
+            opening = _pop_tail(tables.value)
+            document.append(section, tables)
+            continue
+        old = _table(document, section)
+        after = _pop_tail(old.value)
+        if not (section == "agents" and keep_agents):
+            for gone in [key for key, _ in old.value.body if key is not None]:
+                old.remove(gone)
+        _append(_tail(old.value if len(old) else _before(document, section)), opening)
+        opening = _pop_tail(tables.value)  # what the roster has above its next section
+        for key, item in tables.value.body:
+            if key is not None:
+                indent = item.trivia.indent
+                old.append(key, item)
+                item.trivia.indent = indent  # parsed: its spacing is in the text already
+        _append(_tail(old.value), after)
+    return tomlkit.dumps(document)
+
+
+def _table(document: TOMLDocument, key: str) -> Table:
+    from tomlkit.items import Table
+
+    table = document[key]
+    if not isinstance(table, Table):
+        raise ValueError(f"[{key}] is not a table")
+    return table
+
+
+def _before(document: TOMLDocument, key: str) -> Container:
+    """The table written just before table `key`, whose end is where comments above `key` go."""
+    from tomlkit.items import Table
+
+    previous = None
+    for name, item in document.body:
+        if name is not None and name.key == key:
+            break
+        if isinstance(item, Table):
+            previous = item.value
+    if previous is None:
+        raise ValueError(f"[{key}] is the first table: nowhere to put comments above it")
+    return previous
+
+
+def _tail(container: Container) -> list[tuple[Key | None, Item]]:
+    """The body written last in `container`: that of its last table, recursively.
+
+    TOML has no comments *above* a table: a parser files them at the end of the
+    table before it, so that end is where comments introducing what follows live.
+    """
+    from tomlkit.items import Table
+
+    body = container.body
+    if body and body[-1][0] is not None and isinstance(body[-1][1], Table):
+        return _tail(body[-1][1].value)
+    return body
+
+
+def _append(body: list[tuple[Key | None, Item]], loose: list[tuple[Key | None, Item]]) -> None:
+    """Add comments and blank lines to `body`, a blank line apart from a value above them."""
+    from tomlkit.items import Whitespace
+
+    if loose and body and body[-1][0] is not None and not isinstance(loose[0][1], Whitespace):
+        body.append((None, Whitespace("\n")))
+    body.extend(loose)
+
+
+def _pop_tail(container: Container) -> list[tuple[Key | None, Item]]:
+    """Remove and return the comments and blank lines at the end of `container`'s last table."""
+    body = _tail(container)
+    keep = len(body)
+    while keep and body[keep - 1][0] is None:
+        keep -= 1
+    tail = body[keep:]
+    del body[keep:]  # keyless entries only: the index of every key stays right
+    return tail
 
 
 def wants_local_roster(found: dict[str, bool]) -> bool:

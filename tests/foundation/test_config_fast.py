@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomlkit
 from pydantic import ValidationError
 
 from speckit.config import Config, load_config
 from speckit.config_fast import construct
 from speckit.demo import demo_config_text
 from speckit.errors import SpeckitError
-from speckit.scaffold import render_config
+from speckit.scaffold import merge_roster, render_config
 from tests.pipeline.conftest import ROSTER
 
 FULL_AGENT = """
@@ -75,9 +76,7 @@ def _with(text: str, old: str, new: str) -> str:
 
 
 def _scripted(extra: str = "") -> str:
-    base = _default()
-    start, end = base.index("# --- Agents"), base.index("# --- Stages")
-    return base[:start] + ROSTER + base[end:] + extra
+    return merge_roster(_default(), ROSTER) + extra
 
 
 def _dump(config: Config) -> str:
@@ -167,7 +166,12 @@ def _invalid(name: str) -> str:
     if name == "unsafe agent name":
         return base.replace("[agents.gpt_codex]", new)
     if name == "agents not a table":
-        return 'agents = "none"\n' + base[base.index("# --- Stages") :].replace("[stages.", "[x.")
+        parsed = tomlkit.parse(base)
+        document = tomlkit.document()
+        document["agents"] = "none"
+        document["x"] = parsed["stages"]  # a table the config does not know
+        document["guardrails"] = parsed["guardrails"]
+        return tomlkit.dumps(document)
     return base + new if old == "" else _with(base, old, new)
 
 

@@ -42,14 +42,12 @@ POST /login accepts unlimited password attempts, so passwords can be guessed qui
 
 def make_workspace(root: Path, roster: str) -> str:
     """A committed git workspace whose agents are `roster`, with one sample SPEC; its id."""
-    from speckit.scaffold import init_workspace, render_config
+    from speckit.scaffold import init_workspace, merge_roster, render_config
     from speckit.specs.documents import create_spec
     from speckit.workspace import Workspace
 
     init_workspace(root, which=lambda _name: None)
-    base = render_config({})
-    start, end = base.index("# --- Agents"), base.index("# --- Guardrails")
-    (root / "speckit.toml").write_text(base[:start] + roster + "\n" + base[end:])
+    (root / "speckit.toml").write_text(merge_roster(render_config({}), roster))
     spec_id, _line = create_spec(Workspace(root), "Rate limit the login endpoint")
     (root / "docs" / spec_id / "spec.md").write_text(SAMPLE_SPEC)
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)

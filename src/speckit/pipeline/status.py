@@ -114,12 +114,15 @@ def stage_cell(state: StageState | None) -> str:
 
 
 def size_text(n: float) -> str:
-    """Bytes in the largest unit that keeps the number short: `512 B`, `3.4 MB`."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+    """Bytes in the largest unit that keeps the number short: `512 B`, `3.4 MB`.
+
+    rich picks the unit; its ready-made `decimal()` would print powers of 1000 ("kB"),
+    not the binary units status has always shown.
+    """
+    from rich.filesize import pick_unit_and_suffix
+
+    unit, suffix = pick_unit_and_suffix(int(n), ["B", "KB", "MB", "GB"], 1024)
+    return f"{n:.0f} B" if unit == 1 else f"{n / unit:.1f} {suffix}"
 
 
 @dataclass(frozen=True)
