@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -19,14 +18,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from speckit.errors import SpeckitError
-from speckit.evidence.naming import parse_name
+from speckit.evidence.naming import parse_guardrail_record_name, parse_name
 from speckit.evidence.overrides import read_override
 from speckit.numbers import number_or_none, whole_or_none
 
 SCHEMA_VERSION = "3"  # bump on any table or meaning change: older indexes are rebuilt
 PIPELINE_STATE_FILE = "auto_state.json"
 KINDS = ("consensus", "commands", "pipeline")
-_COMMAND_NAME = re.compile(r"^spec-(?P<stage>[a-z]+)_(?P<session>.+)\.json$")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -295,24 +293,25 @@ class EvidenceIndex:
         self, connection: sqlite3.Connection, folder: Path, spec_id: str, files: list[Path]
     ) -> None:
         for path in files:
-            match = _COMMAND_NAME.match(path.name)
-            if not match:
+            parsed = parse_guardrail_record_name(path.name)
+            if parsed is None:
                 continue
+            stage, session = parsed
             record = _load_json(path)
             failed: list[str] = []
             if record is None:
                 status = "unreadable"
             else:
                 status, failed = guardrail_status(record)
-            timestamp = str((record or {}).get("timestamp") or match["session"][:20])
+            timestamp = str((record or {}).get("timestamp") or session[:20])
             connection.execute(
                 "INSERT INTO guardrails VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     str(path),
                     str(folder),
                     spec_id,
-                    match["stage"],
-                    match["session"],
+                    stage,
+                    session,
                     timestamp,
                     status,
                     ", ".join(failed),

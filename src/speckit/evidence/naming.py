@@ -1,4 +1,8 @@
-"""Evidence file names: `spec-<stage>_<key>_<suffix>.json[l]`, parsed and built in one place.
+"""Evidence file names, parsed and built in one place.
+
+Stage runs (`consensus/<SPEC>/`): `spec-<stage>_<key>_<suffix>.json[l]`. Guardrail records
+(`commands/<SPEC>/`): `spec-<stage>_<session>.json`, with its `.log` and, for plan,
+`baseline_<session>.md`.
 
 `<key>` is the run's UTC timestamp `YYYY-MM-DDTHH:MM:SSZ`, with `-N` appended
 when a second run of the same SPEC and stage claimed the same second.
@@ -20,6 +24,7 @@ _NAME = re.compile(
     rf"^(?P<command>spec-[a-z]+)_(?P<key>{TIMESTAMP}(?:-(?P<seq>\d+))?)_(?P<rest>.+)"
     r"\.(?P<ext>jsonl|json)$"
 )
+_GUARDRAIL_RECORD = re.compile(r"^spec-(?P<stage>[a-z]+)_(?P<session>.+)\.json$")
 Kind = Literal["agent", "metrics", "synthesis", "telemetry", "override", "raw"]
 
 
@@ -83,3 +88,21 @@ def new_session_id(timestamp: str | None = None) -> str:
 
 def bundle_file(command: str, key: str, suffix: str, ext: str = "json") -> str:
     return f"{command}_{key}_{suffix}.{ext}"
+
+
+def guardrail_record_file(stage: str, session_id: str) -> str:
+    return f"spec-{stage}_{session_id}.json"
+
+
+def guardrail_log_file(stage: str, session_id: str) -> str:
+    return f"spec-{stage}_{session_id}.log"
+
+
+def baseline_report_file(session_id: str) -> str:
+    return f"baseline_{session_id}.md"
+
+
+def parse_guardrail_record_name(name: str) -> tuple[str, str] | None:
+    """(stage, session id) of a guardrail record's file name; None for any other file."""
+    match = _GUARDRAIL_RECORD.match(name)
+    return (match["stage"], match["session"]) if match else None

@@ -38,18 +38,6 @@ def check_session_id(session_id: str) -> str:
     return session_id
 
 
-def record_name(stage: str, session_id: str) -> str:
-    return f"spec-{stage}_{session_id}.json"
-
-
-def log_name(stage: str, session_id: str) -> str:
-    return f"spec-{stage}_{session_id}.log"
-
-
-def baseline_name(session_id: str) -> str:
-    return f"baseline_{session_id}.md"
-
-
 def build_record(
     stage: str,
     spec_id: str,

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from speckit.evidence.naming import utc_timestamp
+from speckit.evidence.naming import (
+    baseline_report_file,
+    guardrail_log_file,
+    guardrail_record_file,
+    utc_timestamp,
+)
 from speckit.fsutil import make_folder
 from speckit.guardrails.baseline import MODE, lint_tasks_check, run_baseline
 from speckit.guardrails.clean_tree import stage_inputs, start_clean_tree
@@ -24,11 +29,8 @@ from speckit.guardrails.http_checks import run_http_checks
 from speckit.guardrails.lock import acquire_lock, release_lock
 from speckit.guardrails.policy import PolicyAsk, run_policy
 from speckit.guardrails.record import (
-    baseline_name,
     build_record,
     check_session_id,
-    log_name,
-    record_name,
     write_log,
     write_record,
     write_together,
@@ -88,7 +90,7 @@ def _plan(run: _Run, allow_dirty: bool) -> None:
         allowed_by = f"{ALLOW_DIRTY_ENV}=1"
     inputs = stage_inputs(ws.root, spec_dir(ws, run.spec_id))
     pending = start_clean_tree(ws.root, [ws.evidence_root, ws.cache_dir], allowed_by, inputs)
-    report = run.out_dir / baseline_name(run.session_id)
+    report = run.out_dir / baseline_report_file(run.session_id)
     try:  # the baseline audit runs while git works
         baseline = run_baseline(ws, run.spec_id, report, utc_timestamp())
     finally:
@@ -185,11 +187,11 @@ def run_guardrail(
     steps[stage_name]()
     run.fields["policy"] = policy_block
     make_folder(workspace.evidence_root, out_dir)
-    log = out_dir / log_name(stage_name, session_id)
+    log = out_dir / guardrail_log_file(stage_name, session_id)
     run.artifacts.append(log)
     record = build_record(stage_name, spec_id, session_id, utc_timestamp(), run.checks,
                           [run.shown(p) for p in run.artifacts], run.fields)  # fmt: skip
-    record_path = out_dir / record_name(stage_name, session_id)
+    record_path = out_dir / guardrail_record_file(stage_name, session_id)
     write_together(
         lambda: write_log(log, spec_id, stage_name, session_id, run.checks),
         lambda: write_record(record_path, record),
