@@ -91,6 +91,7 @@ class ConsensusConfig(_Strict):
 class PipelineConfig(_Strict):
     stages: list[Stage] = Field(default_factory=lambda: list(STAGES))
     validate_retries: int = Field(default=2, ge=0)
+    commit: bool = False  # one git commit per stage run (`--commit` / `--no-commit` per run)
 
     @field_validator("stages")
     @classmethod

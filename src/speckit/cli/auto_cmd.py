@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from speckit.cli.context import app
-from speckit.cli.options import allow_conflict_option, allow_dirty_option, env_option
+from speckit.cli.options import allow_conflict_option, allow_dirty_option, commit_option, env_option
 
 
 @click.command()
@@ -15,6 +15,7 @@ from speckit.cli.options import allow_conflict_option, allow_dirty_option, env_o
 @allow_conflict_option("Go on past a conflict (still recorded).")
 @click.option("--allow-degraded", is_flag=True, help="Go on past a degraded verdict.")
 @allow_dirty_option
+@commit_option
 @env_option
 @click.pass_context
 def auto(
@@ -25,6 +26,7 @@ def auto(
     allow_conflict: bool,
     allow_degraded: bool,
     allow_dirty: bool,
+    commit: bool | None,
     env: dict[str, str],
 ) -> None:
     """Run the pipeline for SPEC: each stage's guardrail and consensus, in order.
@@ -58,6 +60,7 @@ def auto(
         allow_degraded=allow_degraded,
         stage=StageOptions(
             allow_dirty=allow_dirty,
+            commit=commit,
             env=env,
             on_progress=ProgressPrinter(),
             prewarm=("rich.console", "rich.table"),

@@ -37,6 +37,17 @@ allow_dirty_option = click.option(
 """`--allow-dirty` (`run`, `auto`, `guardrail`): the command receives `allow_dirty`."""
 
 
+commit_option = click.option(
+    "--commit/--no-commit",
+    "commit",
+    default=None,
+    help="Commit each stage's documents and evidence (one commit per stage, nothing else); "
+    "default: [pipeline].commit in speckit.toml.",
+)
+"""`--commit/--no-commit` (`run`, `auto`): the command receives `commit`, None when neither
+is given (the config decides)."""
+
+
 def _parse_env(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> dict[str, str]:

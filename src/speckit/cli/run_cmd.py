@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 
 from speckit.cli.context import app
-from speckit.cli.options import allow_conflict_option, allow_dirty_option, env_option, json_option
+from speckit.cli.options import (
+    allow_conflict_option,
+    allow_dirty_option,
+    commit_option,
+    env_option,
+    json_option,
+)
 
 
 @click.command()
@@ -13,6 +19,7 @@ from speckit.cli.options import allow_conflict_option, allow_dirty_option, env_o
 @click.argument("spec")
 @allow_conflict_option("Exit 0 on a conflict (it is still recorded).")
 @allow_dirty_option
+@commit_option
 @json_option("Print the synthesis JSON instead of a summary.")
 @env_option
 @click.pass_context
@@ -22,6 +29,7 @@ def run(
     spec: str,
     allow_conflict: bool,
     allow_dirty: bool,
+    commit: bool | None,
     as_json: bool,
     env: dict[str, str],
 ) -> None:
@@ -49,6 +57,7 @@ def run(
     options = StageOptions(
         allow_conflict=allow_conflict,
         allow_dirty=allow_dirty,
+        commit=commit,
         env=env,
         on_progress=ProgressPrinter(),
         prewarm=("rich.console", "rich.table"),
@@ -57,6 +66,8 @@ def run(
     if as_json:
         # exactly the synthesis file on disk (timestamp, session id, earlier field names)
         click.echo(stage_run.bundle.synthesis.read_text(encoding="utf-8").rstrip())
+        for note in stage_run.notes:  # the commit's line among them: stdout stays the JSON
+            click.echo(f"note: {note}", err=True)
     else:
         print_stage_run(stage_run, workspace.root)
     ctx.exit(stage_run.exit_code(allow_conflict))

@@ -62,6 +62,7 @@ class StageOptions:
     on_progress: ProgressCallback | None = None
     prewarm: tuple[str, ...] = ()  # modules the caller needs afterwards (e.g. rich)
     cancel: threading.Event | None = None  # set from any thread to stop the run (exit 130)
+    commit: bool | None = None  # commit the run's documents and evidence; None: [pipeline].commit
 
     def environment(self) -> dict[str, str]:
         """What speckit itself reads (guardrail and telemetry switches): inherited < overrides."""
@@ -205,7 +206,7 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     except BaseException:  # cancelled or crashed: free the run key, write nothing
         release_run(workspace.evidence_root, spec_id, stage, key)
         raise
-    return StageRun(
+    run = StageRun(
         spec_id=spec_id,
         stage=stage,
         timestamp=timestamp,
@@ -217,6 +218,11 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
         guardrail=guardrail,
         notes=notes,
     )
+    if opts.commit if opts.commit is not None else config.pipeline.commit:  # last: all written
+        from speckit.pipeline.commit import commit_stage
+
+        run.notes.append(commit_stage(workspace, run).note)
+    return run
 
 
 def _consult(
