@@ -65,6 +65,7 @@ def test_spec_auto_halts_on_conflict_and_shows_resume(tmp_path: Path) -> None:
             assert f"resume: /spec-auto {spec_id} --from tasks" in text
             assert f"shell:  speckit auto {spec_id} --from tasks" in text
             assert "implement" not in text  # it stopped there
+            assert "tracker: SPEC.md:" in text and "In Progress → Blocked" in text
             assert cell.has_class("halted")
             assert cell.report is not None and int(cell.report.exit_code) == 2
             pane = app.query_one("#specs")
