@@ -119,3 +119,12 @@ def test_any_row_any_value_reads_back_or_is_refused(
     before, after = split_cells(old_lines[2]), split_cells(new_lines[2])
     index = TRACKER_HEADER.index(column)
     assert after[:index] + after[index + 1 :] == before[:index] + before[index + 1 :]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="|:- \t\u00a0\u2003x\\", max_size=16))
+def test_the_quick_separator_check_never_hides_a_separator(line: str) -> None:
+    from speckit.specs.tracker import _NOT_SEPARATOR, _is_separator
+
+    if _is_separator(split_cells(line)):
+        assert not _NOT_SEPARATOR.search(line)

@@ -33,6 +33,7 @@ STATUSES: tuple[str, ...] = ("Backlog", "In Progress", "In Review", "Blocked", "
 
 _SEPARATOR_CELL = re.compile(r"^:?-+:?$")
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+_NOT_SEPARATOR = re.compile(r"[^|:\-\s]")  # a character no separator line holds
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ def _is_separator(cells: tuple[str, ...]) -> bool:
 def _starts_table(lines: list[str], index: int) -> bool:
     """A header line: a `|` line followed by a separator line."""
     next_line = lines[index + 1] if index + 1 < len(lines) else ""
+    if _NOT_SEPARATOR.search(next_line):  # most lines: no need to split them into cells
+        return False
     return lines[index].lstrip().startswith("|") and _is_separator(split_cells(next_line))
 
 
