@@ -105,12 +105,17 @@ def atomic_write_json(path: Path, data: object, *, inside: Path | None = None) -
     atomic_write_text(path, text, inside=inside)
 
 
-def read_text(path: Path) -> str:
-    """Read a UTF-8 text file; a missing or non-UTF-8 file is a one-line SpeckitError."""
+def read_text(path: Path, *, newline: str | None = None) -> str:
+    """Read a UTF-8 text file; a missing or non-UTF-8 file is a one-line SpeckitError.
+
+    `newline=""` keeps line endings as they are (CRLF stays CRLF), for an edit that must
+    leave every other byte of the file alone.
+    """
     from speckit.errors import SpeckitError
 
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline=newline) as handle:
+            return handle.read()
     except FileNotFoundError:
         raise SpeckitError(f"{path}: not found") from None
     except UnicodeDecodeError as exc:

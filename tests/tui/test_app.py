@@ -65,6 +65,7 @@ def test_spec_auto_halts_on_conflict_and_shows_resume(tmp_path: Path) -> None:
             assert f"resume: /spec-auto {spec_id} --from tasks" in text
             assert f"shell:  speckit auto {spec_id} --from tasks" in text
             assert "implement" not in text  # it stopped there
+            assert "tracker: SPEC.md:" in text and "In Progress → Blocked" in text
             assert cell.has_class("halted")
             assert cell.report is not None and int(cell.report.exit_code) == 2
             pane = app.query_one("#specs")
@@ -76,10 +77,11 @@ def test_spec_auto_halts_on_conflict_and_shows_resume(tmp_path: Path) -> None:
             lines = [line.strip() for line in spec_entry().splitlines()]
             assert lines[:4] == [
                 spec_id,
-                "tracker: Backlog",
+                "tracker: Blocked",  # the halt moved SPEC.md's row (issue 13 §4)
                 "plan      ✔ ok",
                 "tasks     ✖ conflict",
             ]
+            assert "| Blocked |" in workspace.tracker_path.read_text()
             assert lines[-1] == "■ HALTED at tasks"
 
     asyncio.run(scenario())
@@ -159,7 +161,7 @@ def test_new_status_and_evidence_stats(tmp_path: Path) -> None:
             )
             rows = messages(app)[-1].plain.splitlines()
             row = next(r for r in rows if r.startswith("SPEC-KIT-010"))
-            assert "✔ ok" in row and "Backlog" in row
+            assert "✔ ok" in row and "In Progress" in row  # the plan moved SPEC.md's row
             await submit(pilot, "/evidence-stats SPEC-KIT-010")
             await wait_for(pilot, lambda: messages(app)[-1].plain.startswith("› /evidence-stats"))
             assert "SPEC-KIT-010-add-an-audit-log:" in messages(app)[-1].plain

@@ -113,6 +113,24 @@ def test_guardrail_failure_is_its_own_verdict(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def test_an_auto_halted_by_its_guardrail_blocks_the_tracker_row(tmp_path: Path) -> None:
+    workspace, spec_id = make_workspace(tmp_path / "ws")
+    (workspace.root / "docs" / spec_id / "plan.md").write_text("", encoding="utf-8")
+
+    async def scenario() -> None:
+        app = SpeckitApp(workspace, env={})
+        async with app.run_test(size=SIZE) as pilot:
+            cell = await run_command(pilot, "/spec-auto SPEC-KIT-005")
+            assert "PIPELINE HALTED" in cell.plain
+            # no stage ran to say so: the halt banner carries the tracker's move
+            assert "note:   tracker: SPEC.md:" in cell.plain and "→ Blocked" in cell.plain
+            assert "| speckit: halted at plan (guardrail failed) |" in (
+                workspace.tracker_path.read_text()
+            )
+
+    asyncio.run(scenario())
+
+
 def test_quitting_during_a_run_kills_its_agents(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     sleeper, pid_file = sleeper_agent(root)

@@ -78,6 +78,8 @@ def auto(
         for path in outcome.read_files:
             click.echo(f"  read:   {path}")
         click.echo(f"  resume: {outcome.resume_command}")
+        for note in outcome.notes:
+            click.echo(f"  note:   {note}")
     else:
         click.echo(f"\n{spec_id}: pipeline completed from {outcome.start}")
     ctx.exit(outcome.exit_code)

@@ -40,6 +40,7 @@ class AutoOutcome:
     read_files: list[Path] = field(default_factory=list)
     start: Stage | None = None
     current: Stage | None = None  # the stage running now (or when the run ended)
+    notes: list[str] = field(default_factory=list)  # e.g. why SPEC.md was not updated
 
     @property
     def halted(self) -> bool:
@@ -133,6 +134,7 @@ def _run_auto_locked(workspace: Workspace, spec_id: str, opts: AutoOptions) -> A
     except _Halt as halt:
         outcome.halted_at, outcome.reason, outcome.exit_code = halt.stage, halt.reason, halt.code
         outcome.read_files = halt.files
+        outcome.notes = _track_halt(workspace, outcome, halt)
         flags = " --skip-consensus" if opts.skip_consensus else ""
         outcome.resume_command = f"speckit auto {spec_id} --from {halt.stage}{flags}"
         write_state(
@@ -148,6 +150,15 @@ def _run_auto_locked(workspace: Workspace, spec_id: str, opts: AutoOptions) -> A
         return outcome
     write_state(workspace.evidence_root, spec_id, status="completed", stage=stages[-1])
     return outcome
+
+
+def _track_halt(workspace: Workspace, outcome: AutoOutcome, halt: _Halt) -> list[str]:
+    """Block SPEC.md's row at the halted stage; the notes its run did not already show."""
+    from speckit.pipeline.tracking import track_halt
+
+    notes = track_halt(workspace, outcome.spec_id, halt.stage, halt.code)
+    shown = outcome.runs[-1].notes if outcome.runs and outcome.runs[-1].stage == halt.stage else []
+    return [note for note in notes if note not in shown]
 
 
 def _loop(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ class Overridden:
     record: HumanOverride
     evidence: Path
     telemetry: Path | None
+    notes: list[str] = field(default_factory=list)  # SPEC.md's row moved, or why not
 
 
 def override_author(root: Path) -> str:
@@ -71,6 +72,7 @@ def override_verdict(
     from speckit.evidence.bundle import latest_synthesis
     from speckit.evidence.naming import parse_name, utc_timestamp
     from speckit.evidence.overrides import record_override
+    from speckit.pipeline.tracking import track_override
 
     text = override_reason(reason)
     found = latest_synthesis(workspace.evidence_root, spec_id, stage)
@@ -93,7 +95,8 @@ def override_verdict(
         path.parent, name.command, name.key, record.model_dump(), inside=workspace.evidence_root
     )
     telemetry = _telemetry_line(workspace, data, record, name.key, [written, path])
-    return Overridden(spec_id, stage, record, written, telemetry)
+    notes = track_override(workspace, spec_id, stage, verdict)
+    return Overridden(spec_id, stage, record, written, telemetry, notes)
 
 
 def _telemetry_line(

@@ -170,6 +170,7 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     from speckit.evidence.bundle import clear_stale_claims, release_run, reserve_run
     from speckit.evidence.naming import new_session_id, utc_timestamp
     from speckit.pipeline.bundle import write_bundle
+    from speckit.pipeline.tracking import track_verdict
     from speckit.prompts.render import prompt_version
     from speckit.telemetry import telemetry_enabled
 
@@ -206,6 +207,7 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     except BaseException:  # cancelled or crashed: free the run key, write nothing
         release_run(workspace.evidence_root, spec_id, stage, key)
         raise
+    notes += track_verdict(workspace, spec_id, stage, synthesis, timestamp)  # SPEC.md's row
     run = StageRun(
         spec_id=spec_id,
         stage=stage,

@@ -26,6 +26,7 @@ from speckit.specs.tracker import (
     escape_cell,
     next_order,
     read_rows,
+    rows_by_spec,
     tracker_lock,
 )
 from speckit.workspace import SPEC_DOCUMENTS, Workspace
@@ -147,19 +148,6 @@ def _choose_id(
     return make_id(chosen_area, number, slug)
 
 
-def _rows_by_spec(rows: list[TrackerRow]) -> dict[str, TrackerRow]:
-    """Tracker rows keyed by SPEC id: the Task ID, or the docs/<id>/ folder a PRD points into."""
-    by_spec: dict[str, TrackerRow] = {}
-    for row in reversed(rows):  # the first matching row wins
-        for prd in row.prd_paths():
-            parts = prd.split("/")
-            if len(parts) > 2 and parts[0] == "docs":
-                by_spec[parts[1]] = row
-    for row in reversed(rows):
-        by_spec[row.task_id] = row
-    return by_spec
-
-
 def list_specs(workspace: Workspace) -> list[SpecInfo]:
     """Every SPEC folder under docs/, plus tracker rows whose id names a SPEC with no folder."""
     rows = read_rows(workspace.tracker_path) if workspace.tracker_path.is_file() else []
@@ -173,7 +161,7 @@ def list_specs(workspace: Workspace) -> list[SpecInfo]:
     for row in rows:
         if row.task_id.startswith("SPEC-") and row.task_id not in folders:
             folders[row.task_id] = workspace.docs_dir / row.task_id
-    by_spec = _rows_by_spec(rows)
+    by_spec = rows_by_spec(rows)
     infos = []
     for spec_id, folder in sorted(folders.items()):
         match = by_spec.get(spec_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ STATUSES: tuple[str, ...] = ("Backlog", "In Progress", "In Review", "Blocked", "
 
 _SEPARATOR_CELL = re.compile(r"^:?-+:?$")
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+_NOT_SEPARATOR = re.compile(r"[^|:\-\s]")  # a character no separator line holds
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ def _is_separator(cells: tuple[str, ...]) -> bool:
 def _starts_table(lines: list[str], index: int) -> bool:
     """A header line: a `|` line followed by a separator line."""
     next_line = lines[index + 1] if index + 1 < len(lines) else ""
+    if _NOT_SEPARATOR.search(next_line):  # most lines: no need to split them into cells
+        return False
     return lines[index].lstrip().startswith("|") and _is_separator(split_cells(next_line))
 
 
@@ -153,6 +156,22 @@ class TrackerRow:
         return [p.strip() for p in self.prd.split(",") if p.strip()]
 
 
+def rows_by_spec(rows: list[TrackerRow]) -> dict[str, TrackerRow]:
+    """Tracker rows keyed by SPEC id: the Task ID, or the docs/<id>/ folder a PRD points into.
+
+    One rule for every reader and writer, so `speckit status` shows the row the pipeline moves.
+    """
+    by_spec: dict[str, TrackerRow] = {}
+    for row in reversed(rows):  # the first matching row wins
+        for prd in row.prd_paths():
+            parts = prd.split("/")
+            if len(parts) > 2 and parts[0] == "docs":
+                by_spec[parts[1]] = row
+    for row in reversed(rows):
+        by_spec[row.task_id] = row
+    return by_spec
+
+
 def read_rows(path: Path) -> list[TrackerRow]:
     """The tracker rows of SPEC.md (empty if it has no table)."""
     table = find_tracker_table(parse_tables(read_text(path)))
@@ -219,3 +238,59 @@ def append_row(path: Path, cells: list[str]) -> int:
 def next_order(rows: list[TrackerRow]) -> int:
     orders = [int(r.order) for r in rows if r.order.isdigit()]
     return max(orders, default=0) + 1
+
+
+# speckit's own note in the Notes cell when a run halts; a later ok removes exactly this part
+# and leaves whatever the person wrote after it.
+_HALT_NOTE = re.compile(r"^speckit: halted at [\w-]+ \([^()|;]*\)(?:; |$)")
+_LINE_BREAKS_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def halt_note(stage: str, why: str) -> str:
+    """The note a halt leaves: `speckit: halted at plan (conflict)`."""
+    return f"speckit: halted at {stage} ({why})"
+
+
+def with_halt_note(notes: str, note: str | None) -> str:
+    """`notes` with speckit's halt note replaced by `note` (None removes it); the rest stays."""
+    rest = _HALT_NOTE.sub("", notes, count=1)
+    if note is None:
+        return rest
+    return f"{note}; {rest}" if rest else note
+
+
+def edit_row(text: str, line: int, values: Mapping[str, str]) -> str:
+    """`text` with the cells named in `values` (tracker column names) replaced on `line`,
+    a row of the tracker table (1-based, as `parse_tables` numbers it).
+
+    Every other byte stays as it was: other rows, the text around the table, the line's own
+    ending, and the spacing and escapes of the cells not named. A value is made one line
+    (control characters and line breaks become spaces) and its `|` escaped. ValueError
+    when the line is not an 11-cell row or an edited cell would not read back as written.
+    """
+    lines = text.splitlines(keepends=True)  # the same line breaks parse_tables counts
+    if not 1 <= line <= len(lines):
+        raise ValueError(f"line {line} is not in the text")
+    raw = lines[line - 1]
+    body = raw.splitlines()[0] if raw.splitlines() else ""
+    ending = raw[len(body) :]
+    parts = _UNESCAPED_PIPE.split(body)
+    first = 1 if body.lstrip().startswith("|") else 0
+    last = (
+        len(parts) - 1
+        if body.rstrip().endswith("|") and not body.rstrip().endswith("\\|")
+        else len(parts)
+    )
+    if last - first != len(TRACKER_HEADER):
+        raise ValueError(f"line {line} has {last - first} cells, expected {len(TRACKER_HEADER)}")
+    expected = list(split_cells(body))
+    for name, value in values.items():
+        index = TRACKER_HEADER.index(name)
+        clean = _LINE_BREAKS_OR_CONTROL.sub(" ", value).strip()
+        parts[first + index] = f" {escape_cell(clean)} "
+        expected[index] = clean
+    new_body = "|".join(parts)
+    if list(split_cells(new_body)) != expected:
+        raise ValueError(f"line {line}: the new cells would not read back as written")
+    lines[line - 1] = new_body + ending
+    return "".join(lines)

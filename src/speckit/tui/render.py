@@ -149,6 +149,8 @@ def halt_text(report: RunReport, root: Path) -> Text:
     text.append(f"{resume_slash(outcome.resume_command)}", style="bold reverse")
     text.append("\nshell:  ", style="bold")
     text.append(outcome.resume_command)
+    for note in outcome.notes:
+        text.append(f"\nnote:   {note}", style="dim")
     return text
 
 
