@@ -77,7 +77,8 @@ def test_the_readme_tour_runs_with_scripted_agents(tmp_path: Path) -> None:
     assert "pipeline completed" in results["auto SPEC-AUTH-005"].stdout
     status = results["status"].stdout.splitlines()[1].split("\t")
     assert status[2:8] == ["✔ ok"] * 6, status
-    # the tour's commits hold the new SPEC: only the evidence written since is untracked
+    # the tour's commits hold the new SPEC: since then only the evidence was written, and the
+    # SPEC's plan.md and tasks.md, which the pipeline filled from the consensus (issue 13)
     left = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all"],
         cwd=root,
@@ -85,7 +86,9 @@ def test_the_readme_tour_runs_with_scripted_agents(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout.splitlines()
-    assert [line for line in left if not line.startswith("?? evidence/")] == []
+    documents = [line.split("/")[-1] for line in left if line.startswith(" M docs/SPEC-AUTH-005")]
+    assert sorted(documents) == ["plan.md", "tasks.md"]
+    assert [line for line in left if not line.startswith(("?? evidence/", " M docs/"))] == []
 
 
 def test_init_without_any_cli_says_how_to_go_on(cli: CliRunner, tmp_path: Path) -> None:

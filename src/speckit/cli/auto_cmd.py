@@ -5,7 +5,12 @@ from __future__ import annotations
 import click
 
 from speckit.cli.context import app
-from speckit.cli.options import allow_conflict_option, allow_dirty_option, env_option
+from speckit.cli.options import (
+    allow_conflict_option,
+    allow_dirty_option,
+    env_option,
+    overwrite_option,
+)
 
 
 @click.command()
@@ -16,6 +21,7 @@ from speckit.cli.options import allow_conflict_option, allow_dirty_option, env_o
 @click.option("--allow-degraded", is_flag=True, help="Go on past a degraded verdict.")
 @allow_dirty_option
 @env_option
+@overwrite_option
 @click.pass_context
 def auto(
     ctx: click.Context,
@@ -26,6 +32,7 @@ def auto(
     allow_degraded: bool,
     allow_dirty: bool,
     env: dict[str, str],
+    overwrite: bool,
 ) -> None:
     """Run the pipeline for SPEC: each stage's guardrail and consensus, in order.
 
@@ -59,6 +66,7 @@ def auto(
         stage=StageOptions(
             allow_dirty=allow_dirty,
             env=env,
+            overwrite=overwrite,
             on_progress=ProgressPrinter(),
             prewarm=("rich.console", "rich.table"),
         ),

@@ -170,3 +170,5 @@ def override(ctx: click.Context, spec: str, stage: str, verdict: str, reason: st
     click.echo(f"recorded  {spec_id} {stage_name}: {verdict} (was {was}) by {who}")
     click.echo(f"evidence  {relative(done.evidence, workspace.root)}")
     click.echo(f"telemetry {shown}")
+    for document in done.documents:
+        click.echo(document.describe(workspace.root))

@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 
 from speckit.cli.context import app
-from speckit.cli.options import allow_conflict_option, allow_dirty_option, env_option, json_option
+from speckit.cli.options import (
+    allow_conflict_option,
+    allow_dirty_option,
+    env_option,
+    json_option,
+    overwrite_option,
+)
 
 
 @click.command()
@@ -15,6 +21,7 @@ from speckit.cli.options import allow_conflict_option, allow_dirty_option, env_o
 @allow_dirty_option
 @json_option("Print the synthesis JSON instead of a summary.")
 @env_option
+@overwrite_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -24,11 +31,14 @@ def run(
     allow_dirty: bool,
     as_json: bool,
     env: dict[str, str],
+    overwrite: bool,
 ) -> None:
     """Run one STAGE of SPEC: guardrail, agents in parallel, consensus, evidence.
 
     STAGE is plan, tasks, implement, validate, audit or unlock; SPEC is an id or
-    its unique prefix (SPEC-KIT-005). Earlier stages are not required.
+    its unique prefix (SPEC-KIT-005). Earlier stages are not required. An ok
+    plan or tasks run writes docs/SPEC/plan.md or tasks.md from the consensus
+    (plan.proposed.md beside a file a person edited, unless --overwrite).
 
     \b
     Exit: 0 ok, 2 conflict (0 with --allow-conflict), 3 degraded,
@@ -50,6 +60,7 @@ def run(
         allow_conflict=allow_conflict,
         allow_dirty=allow_dirty,
         env=env,
+        overwrite=overwrite,
         on_progress=ProgressPrinter(),
         prewarm=("rich.console", "rich.table"),
     )
@@ -57,6 +68,8 @@ def run(
     if as_json:
         # exactly the synthesis file on disk (timestamp, session id, earlier field names)
         click.echo(stage_run.bundle.synthesis.read_text(encoding="utf-8").rstrip())
+        for document in stage_run.documents:  # stdout stays JSON
+            click.echo(document.describe(workspace.root), err=True)
     else:
         print_stage_run(stage_run, workspace.root)
     ctx.exit(stage_run.exit_code(allow_conflict))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from speckit.errors import SpeckitError, UsageError
 
 if TYPE_CHECKING:
     from speckit.consensus.models import HumanOverride
+    from speckit.specs.generated import Written
     from speckit.stages import Stage
     from speckit.workspace import Workspace
 
@@ -33,6 +34,7 @@ class Overridden:
     record: HumanOverride
     evidence: Path
     telemetry: Path | None
+    documents: list[Written] = field(default_factory=list)  # plan.md etc., when it accepts the run
 
 
 def override_author(root: Path) -> str:
@@ -93,7 +95,12 @@ def override_verdict(
         path.parent, name.command, name.key, record.model_dump(), inside=workspace.evidence_root
     )
     telemetry = _telemetry_line(workspace, data, record, name.key, [written, path])
-    return Overridden(spec_id, stage, record, written, telemetry)
+    documents = []
+    if record.verdict == "ok":  # the run is accepted: its consensus becomes the SPEC's document
+        from speckit.pipeline.documents import write_overridden_documents
+
+        documents = write_overridden_documents(workspace, spec_id, path, record)
+    return Overridden(spec_id, stage, record, written, telemetry, documents)
 
 
 def _telemetry_line(
