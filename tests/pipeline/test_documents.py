@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from speckit.specs.generated import split_header
 from speckit.specs.tracker import parse_tables
 from tests.conftest import CliRunner
-from tests.pipeline.conftest import ScriptedWorkspace, make_scripted
+from tests.pipeline.conftest import ROSTER, ScriptedWorkspace, make_scripted
 
 SCRIPT = """
 [stages.plan.gemini.answer.final_plan]
@@ -304,3 +304,30 @@ def test_hostile_answers_keep_documents_valid_and_inside_the_spec(
     assert linted.returncode == 0, linted.stdout + linted.stderr
     mapping = [r for r in gfm_rows(plan) if len(r) == 3]
     assert len(mapping) == 3 and mapping[1][0] == mapping[2][0]
+
+
+def test_an_arbiter_that_settles_a_conflict_writes_its_plan(cli: CliRunner, tmp_path: Path) -> None:
+    scripted = make_scripted(tmp_path / "ws", "")
+    roster = ROSTER + (
+        '[agents.judge]\ndriver = "scripted"\nscript = "agents.toml"\n'
+        'role = "arbiter"\ntimeout = 10\n\n'
+    )
+    scripted.configure(roster)
+    config = scripted.root / "speckit.toml"
+    config.write_text(config.read_text().replace('# arbiter = "claude"', 'arbiter = "judge"'))
+    scripted.script(
+        CONFLICT + "\n[stages.plan.judge.answer]\nresolved = true\n"
+        'rationale = "three instances share one Redis"\n'
+        "[stages.plan.judge.answer.final_plan]\n"
+        'work_breakdown = ["Add a token-bucket limiter", "Keep counters in Redis (shared)"]\n'
+    )
+    scripted.commit()
+    run(cli, scripted, "plan")
+    text = (docs(scripted) / "plan.md").read_text()
+    assert "final plan by judge (arbiter)" in text
+    assert "1. Add a token-bucket limiter — agreed: gemini, claude, gpt_pro" in text
+    assert "2. Keep counters in Redis (shared)\n" in text  # nobody else's wording: no mark
+    decisions = text.split("## Decisions", 1)[1]
+    assert "claude in memory: settled by the arbiter judge: three instances share one Redis" in (
+        decisions
+    )

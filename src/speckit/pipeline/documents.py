@@ -210,6 +210,8 @@ def _decisions(synthesis: Synthesis) -> list[str]:
 def _unique(src: Source) -> list[str]:
     unique = src.synthesis.unique
     lines = [f"- {item(u.text)} ({u.agent})" for u in unique[:MAX_ITEMS]]
+    if src.synthesis.quorum <= 1:  # every item counts as an agreement then
+        return lines or ["- (not told apart: with quorum 1 every item is an agreement)"]
     return lines or ["- (none: every item was shared by at least two agents)"]
 
 
@@ -503,19 +505,22 @@ def write_overridden_documents(
     name = parse_name(synthesis_path.name)
     if name is None or name.stage not in DOCUMENTS:
         return []
-    synthesis = Synthesis.model_validate(json.loads(synthesis_path.read_text(encoding="utf-8")))
+    try:  # an earlier system's synthesis may not be speckit's shape: no document then
+        text = synthesis_path.read_text(encoding="utf-8")
+        synthesis = Synthesis.model_validate(json.loads(text))
+    except (OSError, ValueError):
+        return []
     synthesis.override = record
     answers: dict[str, dict[str, Any]] = {}
     agents = [a.agent for a in synthesis.agents if a.valid]
     if synthesis.arbiter is not None:
         agents.append(synthesis.arbiter.agent)
     for agent in agents:
+        if "/" in agent or "\\" in agent or agent.startswith("."):  # names from a file on disk
+            continue
+        answer = synthesis_path.parent / bundle_file(name.command, name.key, agent)
         try:
-            data = json.loads(
-                (synthesis_path.parent / bundle_file(name.command, name.key, agent)).read_text(
-                    encoding="utf-8"
-                )
-            )
+            data = json.loads(answer.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(data, dict) and check_answer(name.stage, data) is None:

@@ -173,7 +173,6 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     from speckit.evidence.bundle import clear_stale_claims, release_run, reserve_run
     from speckit.evidence.naming import new_session_id, utc_timestamp
     from speckit.pipeline.bundle import write_bundle
-    from speckit.pipeline.documents import write_run_documents
     from speckit.prompts.render import prompt_version
     from speckit.telemetry import telemetry_enabled
 
@@ -222,6 +221,8 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
         guardrail=guardrail,
         notes=notes,
     )
+    from speckit.pipeline.documents import write_run_documents  # prewarmed meanwhile
+
     run.documents = write_run_documents(workspace, run, opts.overwrite)
     return run
 
