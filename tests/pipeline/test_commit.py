@@ -62,6 +62,18 @@ def body_field(root: Path, rev: str, name: str) -> str:
     raise AssertionError(f"no {name} line in the message of {rev}")
 
 
+# What each stage of a scripted `auto` changes beside its evidence: plan.md / tasks.md from the
+# consensus, and SPEC.md when the row moves (Backlog → In Progress → In Review → Done).
+STAGE_DOCUMENTS = {
+    "plan": {"plan.md", "SPEC.md"},
+    "tasks": {"tasks.md"},
+    "implement": set(),
+    "validate": {"SPEC.md"},
+    "audit": set(),
+    "unlock": {"SPEC.md"},
+}
+
+
 def run_evidence(root: Path, spec_id: str, stage: str, rev: str) -> set[str]:
     """The files one run wrote, found on disk from its message's synthesis path and session."""
     synthesis = body_field(root, rev, "Synthesis")
@@ -108,7 +120,11 @@ def test_auto_commit_makes_one_commit_per_stage_and_leaves_the_users_work_alone(
     for back, stage in enumerate(reversed(STAGES)):
         rev = f"HEAD~{back}"
         files = commit_files(root, rev)
-        assert files == run_evidence(root, spec_id, stage, rev), stage
+        evidence = {name for name in files if name.startswith("evidence/")}
+        assert evidence == run_evidence(root, spec_id, stage, rev), stage
+        # besides its evidence, only what the stage wrote: its document and SPEC.md's row
+        documents = {name.rsplit("/", 1)[-1] for name in files - evidence}
+        assert documents == STAGE_DOCUMENTS[stage], stage
         assert any(name.endswith(f"spec-{stage}_{body_field(root, rev, 'Session')}.json")
                    for name in files), "the guardrail record"  # fmt: skip
         assert body_field(root, rev, "Agents") == "gemini ok, claude ok, " + (

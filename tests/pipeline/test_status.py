@@ -23,6 +23,7 @@ def test_status_of_several_specs(cli: CliRunner, scripted: ScriptedWorkspace) ->
     (scripted.root / "docs" / third / "plan.md").unlink()
     scripted.commit()
     assert cli("run", "plan", scripted.spec_id, cwd=scripted.root).returncode == 0
+    scripted.commit()  # the plan.md it wrote: another SPEC's plan wants a clean tree
     scripted.script(PLAN_CONFLICT)
     assert cli("auto", second, cwd=scripted.root).returncode == 2
     rows = {r["spec_id"]: r for r in status_json(cli, scripted)}

@@ -78,8 +78,9 @@ def test_the_readme_tour_runs_with_scripted_agents(tmp_path: Path) -> None:
     status = results["status"].stdout.splitlines()[1].split("\t")
     assert status[2:8] == ["✔ ok"] * 6, status
     assert status[1] == "Done", status  # the tracker followed the pipeline
-    # the tour's commits hold the new SPEC: only the evidence written since is untracked,
-    # and SPEC.md, whose row the stages moved
+    # the tour's commits hold the new SPEC: since then only the evidence was written, the
+    # SPEC's plan.md and tasks.md, which the pipeline filled from the consensus, and SPEC.md,
+    # whose row the stages moved
     left = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all"],
         cwd=root,
@@ -87,7 +88,10 @@ def test_the_readme_tour_runs_with_scripted_agents(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout.splitlines()
-    assert [line for line in left if not line.startswith("?? evidence/")] == [" M SPEC.md"]
+    documents = [line.split("/")[-1] for line in left if line.startswith(" M docs/SPEC-AUTH-005")]
+    assert sorted(documents) == ["plan.md", "tasks.md"]
+    others = [line for line in left if not line.startswith(("?? evidence/", " M docs/"))]
+    assert others == [" M SPEC.md"]
 
 
 def test_init_without_any_cli_says_how_to_go_on(cli: CliRunner, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ def test_spec_plan_shows_verdict_agent_rows_and_paths(tmp_path: Path) -> None:
             assert len(synthesis) == 1 and len(telemetry) == 1
             assert f"synthesis: {synthesis[0].relative_to(workspace.root)}" in text
             assert f"telemetry: {telemetry[0].relative_to(workspace.root)}" in text
+            assert f"document:  docs/{spec_id}/plan.md" in text
             assert cell.paths == [synthesis[0], telemetry[0]]
             await pilot.press("ctrl+y")  # copy the newest run's paths
             assert app.clipboard == f"{synthesis[0]}\n{telemetry[0]}"

@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 
 from speckit.cli.context import app
-from speckit.cli.options import allow_conflict_option, allow_dirty_option, commit_option, env_option
+from speckit.cli.options import (
+    allow_conflict_option,
+    allow_dirty_option,
+    commit_option,
+    env_option,
+    overwrite_option,
+)
 
 
 @click.command()
@@ -17,6 +23,7 @@ from speckit.cli.options import allow_conflict_option, allow_dirty_option, commi
 @allow_dirty_option
 @commit_option
 @env_option
+@overwrite_option
 @click.pass_context
 def auto(
     ctx: click.Context,
@@ -28,6 +35,7 @@ def auto(
     allow_dirty: bool,
     commit: bool | None,
     env: dict[str, str],
+    overwrite: bool,
 ) -> None:
     """Run the pipeline for SPEC: each stage's guardrail and consensus, in order.
 
@@ -62,6 +70,7 @@ def auto(
             allow_dirty=allow_dirty,
             commit=commit,
             env=env,
+            overwrite=overwrite,
             on_progress=ProgressPrinter(),
             prewarm=("rich.console", "rich.table"),
         ),

@@ -172,3 +172,5 @@ def override(ctx: click.Context, spec: str, stage: str, verdict: str, reason: st
     click.echo(f"telemetry {shown}")
     for note in done.notes:
         click.echo(note)
+    for document in done.documents:
+        click.echo(document.describe(workspace.root))

@@ -48,6 +48,15 @@ commit_option = click.option(
 is given (the config decides)."""
 
 
+overwrite_option = click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace plan.md/tasks.md even when a person edited them "
+    "(else the stage writes plan.proposed.md beside them).",
+)
+"""`--overwrite` (`run`, `auto`): the command receives `overwrite`."""
+
+
 def _parse_env(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> dict[str, str]:

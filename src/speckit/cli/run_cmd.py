@@ -11,6 +11,7 @@ from speckit.cli.options import (
     commit_option,
     env_option,
     json_option,
+    overwrite_option,
 )
 
 
@@ -22,6 +23,7 @@ from speckit.cli.options import (
 @commit_option
 @json_option("Print the synthesis JSON instead of a summary.")
 @env_option
+@overwrite_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -32,11 +34,14 @@ def run(
     commit: bool | None,
     as_json: bool,
     env: dict[str, str],
+    overwrite: bool,
 ) -> None:
     """Run one STAGE of SPEC: guardrail, agents in parallel, consensus, evidence.
 
     STAGE is plan, tasks, implement, validate, audit or unlock; SPEC is an id or
-    its unique prefix (SPEC-KIT-005). Earlier stages are not required.
+    its unique prefix (SPEC-KIT-005). Earlier stages are not required. An ok
+    plan or tasks run writes docs/SPEC/plan.md or tasks.md from the consensus
+    (plan.proposed.md beside a file a person edited, unless --overwrite).
 
     \b
     Exit: 0 ok, 2 conflict (0 with --allow-conflict), 3 degraded,
@@ -59,6 +64,7 @@ def run(
         allow_dirty=allow_dirty,
         commit=commit,
         env=env,
+        overwrite=overwrite,
         on_progress=ProgressPrinter(),
         prewarm=("rich.console", "rich.table"),
     )
@@ -66,7 +72,9 @@ def run(
     if as_json:
         # exactly the synthesis file on disk (timestamp, session id, earlier field names)
         click.echo(stage_run.bundle.synthesis.read_text(encoding="utf-8").rstrip())
-        for note in stage_run.notes:  # the commit's line among them: stdout stays the JSON
+        for document in stage_run.documents:  # stdout stays the JSON
+            click.echo(document.describe(workspace.root), err=True)
+        for note in stage_run.notes:  # the commit's line among them
             click.echo(f"note: {note}", err=True)
     else:
         print_stage_run(stage_run, workspace.root)

@@ -72,3 +72,5 @@ def print_stage_run(run: StageRun, root: Path) -> None:
         console.print(
             "telemetry: off (SPEC_KIT_TELEMETRY_ENABLED=0 or [telemetry] enabled = false)"
         )
+    for document in run.documents:  # plan.md, tasks.md, or a proposal beside a person's
+        console.print(document.describe(root), markup=False)

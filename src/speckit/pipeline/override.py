@@ -18,6 +18,7 @@ from speckit.errors import SpeckitError, UsageError
 
 if TYPE_CHECKING:
     from speckit.consensus.models import HumanOverride
+    from speckit.specs.generated import Written
     from speckit.stages import Stage
     from speckit.workspace import Workspace
 
@@ -34,6 +35,7 @@ class Overridden:
     evidence: Path
     telemetry: Path | None
     notes: list[str] = field(default_factory=list)  # SPEC.md's row moved, or why not
+    documents: list[Written] = field(default_factory=list)  # plan.md etc., when it accepts the run
 
 
 def override_author(root: Path) -> str:
@@ -96,7 +98,12 @@ def override_verdict(
     )
     telemetry = _telemetry_line(workspace, data, record, name.key, [written, path])
     notes = track_override(workspace, spec_id, stage, verdict)
-    return Overridden(spec_id, stage, record, written, telemetry, notes)
+    documents = []
+    if record.verdict == "ok":  # the run is accepted: its consensus becomes the SPEC's document
+        from speckit.pipeline.documents import write_overridden_documents
+
+        documents = write_overridden_documents(workspace, spec_id, path, record)
+    return Overridden(spec_id, stage, record, written, telemetry, notes, documents)
 
 
 def _telemetry_line(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from speckit.consensus.models import Synthesis
     from speckit.guardrails import GuardrailOutcome
     from speckit.pipeline.bundle import BundlePaths
+    from speckit.specs.generated import Written
     from speckit.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ AFTER_AGENTS = (
     "speckit.consensus.synthesis",
     "rapidfuzz.process",  # the synthesis imports it lazily, after the agents
     "speckit.pipeline.bundle",
+    "speckit.pipeline.documents",  # plan.md / tasks.md from the consensus
     "speckit.telemetry.record",  # and write_bundle these two
     "speckit.evidence.jsonl",
 )
@@ -56,6 +58,7 @@ class StageOptions:
     allow_conflict: bool = False
     allow_dirty: bool = False
     skip_guardrail: bool = False
+    overwrite: bool = False  # replace a SPEC document a person edited (else: <name>.proposed.md)
     # Explicit overrides for this run only (`--env`, `/set-env`): they beat the agent's own
     # `env` in speckit.toml, which beats the inherited environment (`agents.env`).
     env: Mapping[str, str] = field(default_factory=dict)
@@ -87,6 +90,7 @@ class StageRun:
     bundle: BundlePaths
     guardrail: GuardrailOutcome | None
     notes: list[str]
+    documents: list[Written] = field(default_factory=list)  # plan.md, tasks.md (or proposals)
 
     @property
     def status(self) -> str:
@@ -220,6 +224,9 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
         guardrail=guardrail,
         notes=notes,
     )
+    from speckit.pipeline.documents import write_run_documents  # prewarmed meanwhile
+
+    run.documents = write_run_documents(workspace, run, opts.overwrite)
     if opts.commit if opts.commit is not None else config.pipeline.commit:  # last: all written
         from speckit.pipeline.commit import commit_stage
 

@@ -61,7 +61,8 @@ def _check_description(description: str) -> str:
     return text
 
 
-def _template(workspace: Workspace, name: str) -> str:
+def document_template(workspace: Workspace, name: str) -> str:
+    """The template of SPEC document `name`: the workspace's `templates/` copy, else speckit's."""
     custom = workspace.root / "templates" / name
     if custom.is_file():
         return read_text(custom)
@@ -108,7 +109,7 @@ def create_spec(
         }
         try:
             for name in SPEC_DOCUMENTS:
-                text = Template(_template(workspace, name)).safe_substitute(values)
+                text = Template(document_template(workspace, name)).safe_substitute(values)
                 atomic_write_text(folder / name, text, inside=workspace.root)
             cells = [
                 str(next_order(rows)),

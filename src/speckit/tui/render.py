@@ -101,6 +101,8 @@ def paths_text(run: StageRun, root: Path) -> Text:
         text.append("off (SPEC_KIT_TELEMETRY_ENABLED=0 or [telemetry] enabled = false)")
     else:
         text.append(relative(run.bundle.telemetry, root))
+    for document in run.documents:  # plan.md, tasks.md, or a proposal beside a person's
+        text.append(f"\n{document.describe(root)}")
     for note in run.notes:
         text.append(f"\nnote: {note}", style="dim")
     if run.synthesis.arbiter is not None:
