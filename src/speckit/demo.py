@@ -97,11 +97,38 @@ def run_demo(root: Path, say: Callable[[str], None], local: bool = True) -> int:
     write_demo_script(root, "settled")
     clean = demo.speckit("auto", spec_id)
     demo.note(f"auto exited {clean}: resumed at plan and ran every stage")
+    _show_documents(demo, root, spec_id)
     demo.speckit("status")
     demo.speckit("telemetry", "summary", spec_id)
     if local:
         _real_model_part(demo, root, spec_id)
     return 0 if (halted, clean) == (2, 0) else 1
+
+
+def pipeline_documents(root: Path, spec_id: str) -> list[Path]:
+    """The SPEC's documents the pipeline wrote (its header and hash intact), in stage order."""
+    from speckit.specs.generated import owner_of
+    from speckit.workspace import SPEC_DOCUMENTS
+
+    folder = root / "docs" / spec_id
+    return [folder / name for name in SPEC_DOCUMENTS if owner_of(folder / name) == "speckit"]
+
+
+def _show_documents(demo: DemoRunner, root: Path, spec_id: str) -> None:
+    """Where the consensus went: the documents' paths and the plan's agreement marks."""
+    written = pipeline_documents(root, spec_id)
+    if not written:
+        demo.note("the pipeline wrote no SPEC document (no stage ended ok)")
+        return
+    names = ", ".join(path.relative_to(root).as_posix() for path in written)
+    demo.note(f"the pipeline wrote the SPEC's documents from the consensus: {names}")
+    plan = root / "docs" / spec_id / "plan.md"
+    if plan in written:
+        marked = [
+            line for line in plan.read_text(encoding="utf-8").splitlines() if "agreed:" in line
+        ]
+        for line in marked[:3]:
+            demo.say(f"#   {line}")
 
 
 def _real_model_part(demo: DemoRunner, root: Path, spec_id: str) -> None:

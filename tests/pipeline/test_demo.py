@@ -27,12 +27,18 @@ def test_demo_halts_once_then_completes_and_keeps_its_workspace(
     assert "gemini, claude, gpt_pro" in out, "the demo says which agents answered"
     assert "agent CLIs not on PATH" not in out, "the demo needs no agent CLI: no warning"
     # the workspace is kept in a new temporary folder, and the demo says where
-    tail = out.splitlines()[-6:]
+    tail = out.splitlines()[-12:]
     evidence = Path(next(line for line in tail if "#   evidence:" in line).split(":", 1)[1].strip())
     assert evidence.is_relative_to(tmp_path)
     assert (evidence / "pipeline").is_dir(), "the evidence the demo points at exists"
     spec = next((evidence / "consensus").iterdir())
     assert len(list(spec.glob("spec-unlock_*_synthesis.json"))) == 1
+    # the documents the pipeline wrote from the consensus, with the plan's agreement marks
+    documents = [Path(line.split(":", 1)[1].strip()) for line in tail if "#   document:" in line]
+    assert [d.name for d in documents] == ["plan.md", "tasks.md"]
+    assert all(d.read_text().startswith("<!-- speckit: written from the") for d in documents)
+    assert "— agreed: gemini, claude, gpt_pro" in out
+    assert "the pipeline wrote the SPEC's documents from the consensus" in out
     # every echoed command can be pasted into a shell: quotes are kept
     commands = _echoed(out)
     assert ["speckit", "new", "Add rate limiting to the login endpoint", "--area", "AUTH"] in (

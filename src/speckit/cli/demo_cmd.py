@@ -65,5 +65,10 @@ def _say_kept(root: Path, top: Path) -> None:
     click.echo(f"\n# the demo workspace is kept, with its evidence: {root}")
     click.echo(f"#   look around: cd {shlex.quote(str(root))} && speckit status")
     click.echo(f"#   evidence:    {root / 'evidence'}")
+    from speckit.demo import pipeline_documents
+
+    for spec in sorted((root / "docs").glob("SPEC-*")):
+        for document in pipeline_documents(root, spec.name):
+            click.echo(f"#   document:    {document}")
     click.echo(f"#   remove it:   rm -rf {shlex.quote(str(top))}")
     click.echo("# try the flow on your own SPEC: speckit init --scripted myproject")
