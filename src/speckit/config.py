@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from speckit.drivers import DRIVER_NAMES
 from speckit.errors import SpeckitError
-from speckit.stages import STAGES, Stage
+from speckit.stages import DEFAULT_PIPELINE, Stage
 
 if TYPE_CHECKING:  # a Literal built at run time is opaque to mypy
     Driver = str
@@ -89,7 +89,7 @@ class ConsensusConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    stages: list[Stage] = Field(default_factory=lambda: list(STAGES))
+    stages: list[Stage] = Field(default_factory=lambda: list(DEFAULT_PIPELINE))
     validate_retries: int = Field(default=2, ge=0)
     commit: bool = False  # one git commit per stage run (`--commit` / `--no-commit` per run)
 
@@ -100,7 +100,7 @@ class PipelineConfig(_Strict):
         if not value:
             raise ValueError(
                 "[pipeline].stages is empty: list at least one stage, e.g. stages = ["
-                + ", ".join(f'"{stage}"' for stage in STAGES)
+                + ", ".join(f'"{stage}"' for stage in DEFAULT_PIPELINE)
                 + "]"
             )
         return value
@@ -188,8 +188,12 @@ class Config(_Strict):
         return self
 
     def stage_agents(self, stage: Stage) -> list[AgentConfig]:
-        """The enabled agents taking part in a stage, in configured order."""
+        """The enabled agents taking part in a stage, in configured order. `specify` takes
+        the plan stage's agents unless `[stages.specify]` names its own (an older speckit.toml
+        has no such table)."""
         stage_config = self.stages.get(stage)
+        if stage_config is None and stage == "specify":
+            stage_config = self.stages.get("plan")
         names = stage_config.agents if stage_config else []
         return [self.agents[n] for n in names if self.agents[n].enabled]
 

@@ -67,7 +67,8 @@ VALUES = st.recursive(
     ),
     max_leaves=8,
 )
-ITEM = TEXTS | LEAVES | st.dictionaries(st.sampled_from(["step", "task", "title", "x"]), LEAVES)
+ITEM_KEYS = ["step", "task", "title", "requirement", "text", "x"]
+ITEM = TEXTS | LEAVES | st.dictionaries(st.sampled_from(ITEM_KEYS), LEAVES)
 ITEMS = st.lists(ITEM, max_size=3) | VALUES
 STRING_LIST = st.lists(TEXTS | LEAVES, max_size=2) | VALUES
 CONSENSUS = VALUES | st.fixed_dictionaries(
@@ -86,6 +87,17 @@ def answers(stage: str) -> st.SearchStrategy[dict[str, Any]]:
                 "acceptance_mapping": VALUES,
                 "risks": VALUES,
                 "consensus": CONSENSUS,
+            },
+        )
+    elif stage == "specify":
+        optional["spec"] = VALUES | st.fixed_dictionaries(
+            {},
+            optional={
+                "requirements": ITEMS,
+                "problem": TEXTS | LEAVES,
+                "user_needs": STRING_LIST,
+                "non_goals": STRING_LIST,
+                "open_questions": STRING_LIST,
             },
         )
     elif stage in ("validate", "unlock"):

@@ -10,6 +10,7 @@ import pytest
 from speckit.answers.schemas import REQUIRED_FIELD, check_answer, stage_schema
 
 VALID: dict[str, dict[str, Any]] = {
+    "specify": {"spec": {"requirements": ["a", {"requirement": "b", "id": "R2"}, {"text": "c"}]}},
     "plan": {"final_plan": {"work_breakdown": ["a", {"step": "b"}]}},
     "tasks": {"validated_tasks": ["a", {"task": "b"}, {"title": "c"}]},
     "implement": {"checklist": [{"step": "a", "command": "make"}]},
@@ -21,6 +22,7 @@ VALID: dict[str, dict[str, Any]] = {
 
 def test_required_fields_are_the_contract() -> None:
     assert REQUIRED_FIELD == {
+        "specify": "spec.requirements",  # issue 13: the optional first stage
         "plan": "final_plan.work_breakdown",
         "tasks": "validated_tasks",
         "implement": "checklist",

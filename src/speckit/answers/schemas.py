@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 REQUIRED_FIELD: dict[str, str] = {
+    "specify": "spec.requirements",
     "plan": "final_plan.work_breakdown",
     "tasks": "validated_tasks",
     "implement": "checklist",
@@ -22,6 +23,7 @@ REQUIRED_FIELD: dict[str, str] = {
 }
 # Keys an item object may use for its text, per list stage (first present wins).
 ITEM_KEYS: dict[str, tuple[str, ...]] = {
+    "specify": ("requirement", "text"),
     "plan": ("step",),
     "tasks": ("task", "title"),
     "implement": ("step",),
@@ -76,7 +78,22 @@ def stage_schema(stage: str) -> dict[str, Any]:
     name = _stage_name(stage)
     properties: dict[str, Any] = {"consensus": CONSENSUS_SCHEMA}
     required: list[str]
-    if name == "plan":
+    if name == "specify":
+        properties["spec"] = {
+            "type": "object",
+            "required": ["requirements"],
+            "description": "The spec: problem, user needs, requirements with ids and "
+            "acceptance criteria, non-goals, open questions.",
+            "properties": {
+                "problem": {"type": "string"},
+                "user_needs": _STRINGS,
+                "requirements": _item_list(ITEM_KEYS["specify"]),
+                "non_goals": _STRINGS,
+                "open_questions": _STRINGS,
+            },
+        }
+        required = ["spec"]
+    elif name == "plan":
         properties["final_plan"] = {
             "type": "object",
             "required": ["work_breakdown"],
@@ -176,6 +193,13 @@ def _optional_problem(name: str, data: dict[str, Any]) -> str | None:
                 return found
     if name in CATEGORICAL and REASON_FIELD[name] in data:
         return _strings_problem(REASON_FIELD[name], data[REASON_FIELD[name]])
+    spec = data.get("spec")
+    if name == "specify" and isinstance(spec, dict):
+        if "problem" in spec and not isinstance(spec["problem"], str):
+            return f"spec.problem must be a string, got {_kind(spec['problem'])}"
+        for key in ("user_needs", "non_goals", "open_questions"):
+            if key in spec and (found := _strings_problem(f"spec.{key}", spec[key])):
+                return found
     plan = data.get("final_plan")
     if name == "plan" and isinstance(plan, dict):
         for key in ("acceptance_mapping", "risks"):

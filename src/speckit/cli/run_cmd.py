@@ -38,10 +38,11 @@ def run(
 ) -> None:
     """Run one STAGE of SPEC: guardrail, agents in parallel, consensus, evidence.
 
-    STAGE is plan, tasks, implement, validate, audit or unlock; SPEC is an id or
-    its unique prefix (SPEC-KIT-005). Earlier stages are not required. An ok
-    plan or tasks run writes docs/SPEC/plan.md or tasks.md from the consensus
-    (plan.proposed.md beside a file a person edited, unless --overwrite).
+    STAGE is specify, plan, tasks, implement, validate, audit or unlock; SPEC is
+    an id or its unique prefix (SPEC-KIT-005). Earlier stages are not required.
+    An ok specify, plan or tasks run writes docs/SPEC/spec.md, plan.md or tasks.md
+    from the consensus (plan.proposed.md beside a file a person edited, unless
+    --overwrite).
 
     \b
     Exit: 0 ok, 2 conflict (0 with --allow-conflict), 3 degraded,

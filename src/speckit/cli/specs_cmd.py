@@ -14,16 +14,25 @@ from speckit.cli.options import json_option
 @click.argument("description")
 @click.option("--area", help="Upper-case area for the id (default: [specs].area, e.g. KIT).")
 @click.option("--id", "spec_id", help="Use this exact id instead of allocating one.")
+@click.option(
+    "--draft",
+    is_flag=True,
+    help="Then run the specify stage: the agents write spec.md from the description.",
+)
 @click.pass_context
-def new(ctx: click.Context, description: str, area: str | None, spec_id: str | None) -> None:
+def new(
+    ctx: click.Context, description: str, area: str | None, spec_id: str | None, draft: bool
+) -> None:
     """Create a SPEC from a one-line DESCRIPTION.
 
     Allocates SPEC-<AREA>-<NNN>-<slug> (NNN: the next free number in steps of
     [specs].number_step), writes docs/<id>/spec.md, plan.md and tasks.md from
-    the templates and adds a Backlog row to SPEC.md.
+    the templates and adds a Backlog row to SPEC.md. With --draft, the specify
+    stage then asks the agents for the spec (same exit codes as `speckit run`).
 
     \b
     Example:  speckit new "Add login rate limiting" --area AUTH
+              speckit new "Add login rate limiting" --draft
     """
     from speckit.specs.documents import create_spec
 
@@ -31,7 +40,19 @@ def new(ctx: click.Context, description: str, area: str | None, spec_id: str | N
     new_id, line = create_spec(workspace, description, area=area, spec_id=spec_id)
     click.echo(f"created  docs/{new_id}/spec.md, plan.md, tasks.md")
     click.echo(f"tracker  SPEC.md:{line}: {new_id} (Backlog)")
-    click.echo(f"next     edit docs/{new_id}/spec.md, then: speckit run plan {new_id}")
+    if not draft:
+        click.echo(f"next     edit docs/{new_id}/spec.md, then: speckit run plan {new_id}")
+        return
+    from speckit.cli.verdict_view import ProgressPrinter, print_stage_run
+    from speckit.pipeline.stage import StageOptions, run_stage
+
+    click.echo(f"specify {new_id}: guardrail, then the agents…", err=True)
+    options = StageOptions(on_progress=ProgressPrinter(), prewarm=("rich.console", "rich.table"))
+    stage_run = run_stage(workspace, new_id, "specify", options)
+    print_stage_run(stage_run, workspace.root)
+    if stage_run.exit_code(False) == 0:
+        click.echo(f"next     review docs/{new_id}/spec.md, then: speckit run plan {new_id}")
+    ctx.exit(stage_run.exit_code(False))
 
 
 @click.command()

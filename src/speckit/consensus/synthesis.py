@@ -50,7 +50,12 @@ def valid_answer(stage: str, result: AgentResult) -> bool:
 def _summary_text(stage: str, items: list[str], decision: str | None) -> str:
     if decision:
         return f"{decision} ({len(items)} reasons)" if items else decision
-    label = {"plan": "work items", "tasks": "tasks", "implement": "checklist steps"}
+    label = {
+        "specify": "requirements",
+        "plan": "work items",
+        "tasks": "tasks",
+        "implement": "checklist steps",
+    }
     return f"{len(items)} {label.get(stage, 'items')}"
 
 

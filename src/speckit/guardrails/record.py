@@ -3,9 +3,9 @@
 Field names are the earlier system's, so its readers accept our files:
 `schemaVersion 1`, `command "spec-ops-<stage>"`, `specId`, `sessionId`,
 `timestamp`, `artifacts[{path}]` (non-empty: the run's log is always one), and
-per stage `baseline`+`hooks` (plan), `tool` (tasks), `lock_status`+`hook_status`
+per stage `baseline`+`hooks` (specify, plan), `tool` (tasks), `lock_status`+`hook_status`
 (implement), `scenarios`+`hal.summary` (validate, audit), `unlock_status`
-(unlock). Added fields: `status`, `checks`, `policy`, and for plan `clean_tree`
+(unlock). Added fields: `status`, `checks`, `policy`, and for specify and plan `clean_tree`
 (`status`, `modified` (repo-relative), `allowed_by`, and `allowed_changes[{path,
 change, sha256}]`: the uncommitted changes to the SPEC's documents and SPEC.md the
 stage read). Other paths are workspace-relative POSIX paths, so evidence stays valid

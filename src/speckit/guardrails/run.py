@@ -177,6 +177,8 @@ def run_guardrail(
     run = _Run(workspace, spec_id, stage_name, session_id, out_dir, environment,
                policy_check, [policy_check], [], {})  # fmt: skip
     steps: dict[str, Callable[[], None]] = {
+        # specify writes the SPEC's own spec.md: the plan stage's clean tree and baseline fit
+        "specify": lambda: _plan(run, allow_dirty),
         "plan": lambda: _plan(run, allow_dirty),
         "tasks": lambda: _tasks(run),
         "implement": lambda: _implement(run),

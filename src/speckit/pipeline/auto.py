@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from speckit.errors import Cancelled, ExitCode, SpeckitError
 from speckit.pipeline.stage import GuardrailFailed, StageOptions, StageRun, run_stage
 from speckit.pipeline.state import write_state
-from speckit.stages import Stage
+from speckit.stages import Stage, with_stage
 
 if TYPE_CHECKING:
     from speckit.guardrails import GuardrailOutcome
@@ -105,6 +105,8 @@ def _run_auto_locked(workspace: Workspace, spec_id: str, opts: AutoOptions) -> A
     from speckit.pipeline.state import read_state, restore_state
 
     stages: list[Stage] = list(workspace.config.pipeline.stages)
+    if opts.from_stage is not None:  # `--from specify` runs the optional stage too
+        stages = with_stage(stages, opts.from_stage)
     start = opts.from_stage or first_incomplete(workspace, spec_id, stages)
     outcome = AutoOutcome(spec_id=spec_id, start=start)
     if start is None:

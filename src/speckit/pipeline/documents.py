@@ -1,4 +1,5 @@
-"""The SPEC's documents a stage leaves from its consensus: plan -> plan.md, tasks -> tasks.md.
+"""The SPEC's documents a stage leaves from its consensus: specify -> spec.md, plan -> plan.md,
+tasks -> tasks.md.
 
 The documents are the product a person reads and reviews; the evidence JSON is the proof.
 After an `ok` verdict (or a human override that accepts the run) the stage's final answer
@@ -105,6 +106,7 @@ class Source:
     role: str  # arbiter, aggregator or proposer
     marks: Marks
     evidence: str  # the synthesis file, for "see …" notes
+    context: str = ""  # spec.md's Context line (the SPEC's one-line description)
 
 
 # --- text that cannot break the document -------------------------------------------------
@@ -314,7 +316,7 @@ def _task_id(task: Any) -> tuple[str | None, str]:
     return (task_id if _ID_OK.fullmatch(task_id) else None), title
 
 
-def _unique_ids(given: list[str | None]) -> list[str]:
+def _unique_ids(given: list[str | None], prefix: str = "T") -> list[str]:
     """The answer's ids where they are unique (first use wins), `T<order>` (or `T<order>-N`)
     elsewhere, never taking an id the answer gives a later task."""
     reserved = {task_id for task_id in given if task_id}
@@ -322,10 +324,10 @@ def _unique_ids(given: list[str | None]) -> list[str]:
     ids = []
     for order, task_id in enumerate(given, 1):
         if task_id is None or task_id in used:
-            task_id, extra = f"T{order}", 1
+            task_id, extra = f"{prefix}{order}", 1
             while task_id in used or task_id in reserved:
                 extra += 1
-                task_id = f"T{order}-{extra}"
+                task_id = f"{prefix}{order}-{extra}"
         used.add(task_id)
         ids.append(task_id)
     return ids
@@ -368,7 +370,66 @@ def render_tasks(src: Source) -> str:
     return "\n".join([*out, *_tail(src)])
 
 
+REQUIREMENT_COLUMNS = ("ID", "Requirement", "Acceptance Criteria", "Agreed")
+_REQ_ID = re.compile(r"^\[?(R\d{1,5}(?:\.\d{1,3})?)\]?(?:\s*[:.)\-–—]\s*|\s+)(\S.*)$")
+
+
+def _requirement_row(order: int, entry: Any, src: Source) -> tuple[str | None, list[str]]:
+    """(the id the answer gives, if well formed; the row, its id cell filled later)."""
+    text = item_text("specify", entry) or ""
+    fields = entry if isinstance(entry, dict) else {}
+    found = _REQ_ID.match(text)
+    given = str(fields.get("id") or "").strip() or (found.group(1) if found else "")
+    title = found.group(2) if found and not fields.get("id") else text
+    criteria = _pick(fields, ("acceptance_criteria", "acceptance", "criteria", "done_when"))
+    mark = src.marks.of(src.author, text)
+    return (given if _ID_OK.fullmatch(given) else None), ["", cell(title), cell(criteria), mark]
+
+
+def render_spec(src: Source) -> str:
+    spec = src.answer.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    requirements = _as_list(spec.get("requirements"))
+    built = [_requirement_row(n, r, src) for n, r in enumerate(requirements[:MAX_ITEMS], 1)]
+    ids = _unique_ids([given for given, _row in built], prefix="R")
+    rows = [[req_id, *row[1:]] for req_id, (_given, row) in zip(ids, built, strict=True)]
+    problem = inline(spec.get("problem")) if spec.get("problem") else "(the agents gave none)"
+
+    def bullets(key: str, empty: str) -> list[str]:
+        values = _as_list(spec.get(key))
+        lines = [f"- {item(v)}" for v in values[:MAX_ITEMS]] or [f"- ({empty})"]
+        return [*lines, *_more(len(values), key.replace("_", " "), src)]
+
+    out = [
+        f"# Spec: {inline(src.title, 200)} ({src.spec_id})",
+        "",
+        f"Consensus: {_consensus_line(src, 'spec')}.",
+        "",
+        "## Context",
+        inline(src.context) or "(none)",
+        "",
+        "## Problem",
+        problem,
+        "",
+        "## User Needs",
+        *bullets("user_needs", "none given"),
+        "",
+        "## Requirements",
+        "",
+        *_table(REQUIREMENT_COLUMNS, rows),
+        *_more(len(requirements), "requirements", src),
+        "",
+        "## Non-Goals",
+        *bullets("non_goals", "none given"),
+        "",
+        "## Open Questions",
+        *bullets("open_questions", "none"),
+    ]
+    return "\n".join([*out, *_tail(src)])
+
+
 DOCUMENTS: dict[str, tuple[str, Callable[[Source], str]]] = {
+    "specify": ("spec.md", render_spec),
     "plan": ("plan.md", render_plan),
     "tasks": ("tasks.md", render_tasks),
 }
@@ -385,6 +446,23 @@ def _final(synthesis: Synthesis, answers: Mapping[str, dict[str, Any]]) -> tuple
     valid = [a for a in synthesis.agents if a.valid and a.agent in answers]
     chosen = next((a for a in valid if a.role == "aggregator"), valid[0] if valid else None)
     return (chosen.agent, chosen.role) if chosen else None
+
+
+def _context(folder: Path) -> str:
+    """spec.md's Context line: the one-line description `speckit new` wrote, kept by specify."""
+    from speckit.specs.generated import split_header
+
+    try:
+        with (folder / "spec.md").open(encoding="utf-8", errors="replace") as handle:
+            _sha, body = split_header(handle.read(65536))
+    except OSError:
+        return ""
+    lines = body.splitlines()
+    if "## Context" not in lines:
+        return ""
+    after = lines[lines.index("## Context") + 1 :]
+    found = next((line.strip() for line in after if line.strip()), "")
+    return "" if found.startswith("#") else found
 
 
 def _title(folder: Path, spec_id: str) -> str:
@@ -448,6 +526,7 @@ def write_documents(
         role=role,
         marks=Marks(synthesis),
         evidence=run.synthesis,
+        context=_context(folder) if stage == "specify" else "",
     )
     proposal = proposed_path(folder / name).name
     about = [

@@ -14,7 +14,7 @@ from typing import Any
 from speckit.evidence.index import open_index
 from speckit.pipeline.state import process_gone
 from speckit.specs.documents import list_specs
-from speckit.stages import STAGES
+from speckit.stages import OPTIONAL_STAGES, STAGES
 from speckit.workspace import Workspace
 
 
@@ -137,7 +137,13 @@ class StatusTable:
 
 def status_table(statuses: Iterable[SpecStatus], *, evidence: bool = False) -> StatusTable:
     """The status table of `statuses`; `evidence` adds each SPEC's evidence size."""
-    headers = ["SPEC", "tracker", *STAGES, "guardrail", "tokens", "cost"]
+    statuses = list(statuses)
+    # An optional stage (specify) gets a column only once some SPEC ran it: a workspace
+    # that writes its specs by hand sees the six columns it always had.
+    stages = [
+        s for s in STAGES if s not in OPTIONAL_STAGES or any(st.stages.get(s) for st in statuses)
+    ]
+    headers = ["SPEC", "tracker", *stages, "guardrail", "tokens", "cost"]
     if evidence:
         headers.append("evidence")
     rows: list[list[str]] = []
@@ -145,7 +151,7 @@ def status_table(statuses: Iterable[SpecStatus], *, evidence: bool = False) -> S
     for status in statuses:
         guard = status.guardrail["status"] if status.guardrail else "·"
         cells = [status.spec_id, status.tracker_status]
-        cells += [stage_cell(status.stages.get(s)) for s in STAGES]
+        cells += [stage_cell(status.stages.get(s)) for s in stages]
         cells += [guard, str(status.total_tokens), f"${status.total_cost_usd:.4f}"]
         if evidence:
             cells.append(size_text(status.evidence_bytes))

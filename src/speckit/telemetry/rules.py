@@ -98,6 +98,7 @@ TOP_V1 = {
     "artifacts": _LIST,
 }
 STAGE_V1: dict[str, dict[str, str]] = {
+    "specify": {"baseline": _OBJ, "hooks": _OBJ},  # the plan stage's checks (guardrails.run)
     "plan": {"baseline": _OBJ, "hooks": _OBJ},
     "tasks": {"tool": _OBJ},
     "implement": {"lock_status": _STR, "hook_status": _STR},
@@ -291,9 +292,9 @@ def check_guardrail_record(data: dict[str, Any]) -> list[str]:
     if match is not None:
         stage = match["stage"]
         _fields(data, STAGE_V1[stage], "", out)
-        if stage == "plan" and isinstance(data.get("baseline"), dict):
+        if stage in ("specify", "plan") and isinstance(data.get("baseline"), dict):
             _fields(data["baseline"], NESTED_V1["baseline"], "baseline.", out)
-        if stage == "plan" and isinstance(data.get("hooks"), dict):
+        if stage in ("specify", "plan") and isinstance(data.get("hooks"), dict):
             _fields(data["hooks"], NESTED_V1["hooks"], "hooks.", out)
         if stage == "tasks" and isinstance(data.get("tool"), dict):
             _fields(data["tool"], NESTED_V1["tool"], "tool.", out)

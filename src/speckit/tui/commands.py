@@ -149,8 +149,8 @@ def _parse_auto(name: str, words: list[str]) -> RunAuto:
                 raise _fail(name, "--from needs a STAGE")
             try:
                 from_stage = parse_stage(value)
-            except UsageError as exc:
-                raise _fail(name, exc.message) from None
+            except UsageError as exc:  # it names the stages: the usage would only add width
+                raise UsageError(f"{name}: {exc.message}") from None
         elif word == "--skip-consensus":
             skip = True
         else:

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from speckit.agents.secrets import SECRET_NAME
-from speckit.stages import STAGES
+from speckit.stages import OPTIONAL_STAGES, STAGES
 from speckit.views import (
     AGENT_STATE_STYLE,
     BADGES,
@@ -178,6 +178,8 @@ def stage_verdicts(status: SpecStatus) -> Text:
     for stage in STAGES:
         cell = stage_cell(status.stages.get(stage))
         state = status.stages.get(stage)
+        if state is None and stage in OPTIONAL_STAGES:  # specify: shown once it ran
+            continue
         style = BADGES.get(state.status, ("", ""))[1] if state else "dim"
         text.append(f"\n  {stage:<9} ")
         text.append(cell if state else "· not run", style=style.replace("bold ", ""))
