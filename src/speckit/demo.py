@@ -91,6 +91,8 @@ def run_demo(root: Path, say: Callable[[str], None], local: bool = True) -> int:
         _git(root, "commit", "-q", "-m", "speckit demo workspace")
     else:
         demo.note("git not found: the clean-tree guardrail will report 'skipped'")
+    demo.note("the optional first stage: the agents turn the one-line description into spec.md")
+    specified = demo.speckit("run", "specify", spec_id)
     halted = demo.speckit("auto", spec_id)
     demo.note(f"auto exited {halted}: the agents disagree, so the pipeline stopped at plan")
     demo.note("demo: the team settles it (counters live in Redis); the plan answers now agree")
@@ -102,7 +104,7 @@ def run_demo(root: Path, say: Callable[[str], None], local: bool = True) -> int:
     demo.speckit("telemetry", "summary", spec_id)
     if local:
         _real_model_part(demo, root, spec_id)
-    return 0 if (halted, clean) == (2, 0) else 1
+    return 0 if (specified, halted, clean) == (0, 2, 0) else 1
 
 
 def pipeline_documents(root: Path, spec_id: str) -> list[Path]:

@@ -35,7 +35,7 @@ def test_demo_halts_once_then_completes_and_keeps_its_workspace(
     assert len(list(spec.glob("spec-unlock_*_synthesis.json"))) == 1
     # the documents the pipeline wrote from the consensus, with the plan's agreement marks
     documents = [Path(line.split(":", 1)[1].strip()) for line in tail if "#   document:" in line]
-    assert [d.name for d in documents] == ["plan.md", "tasks.md"]
+    assert [d.name for d in documents] == ["spec.md", "plan.md", "tasks.md"]
     assert all(d.read_text().startswith("<!-- speckit: written from the") for d in documents)
     assert "— agreed: gemini, claude, gpt_pro" in out
     assert "the pipeline wrote the SPEC's documents from the consensus" in out
