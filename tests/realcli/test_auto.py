@@ -8,6 +8,8 @@ with the resume command, nothing runs after it, and no process of the run is lef
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.realcli.conftest import (
@@ -65,6 +67,15 @@ def test_auto_passes_every_stage_on_real_cli_output(
             check_agent(ws, entry, ROSTER[name][0], "ok", api)
     assert ws.speckit("telemetry", "validate").returncode == 0
     assert_no_key_in_evidence(ws)
+    # what the real CLIs agreed on became the SPEC's documents, and the tracker followed
+    folder = ws.root / "docs" / ws.spec_id
+    for name in ("plan.md", "tasks.md"):
+        text = (folder / name).read_text()
+        assert text.startswith("<!-- speckit: written from the"), name
+        assert "agreed:" in text, name
+    assert ws.speckit("lint").returncode == 0
+    status = json.loads(ws.speckit("status", ws.spec_id, "--json").stdout)
+    assert status[0]["tracker_status"] == "Done", status
 
 
 @pytest.mark.parametrize("case", ["500", "401", "hang"])
