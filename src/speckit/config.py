@@ -28,7 +28,9 @@ if TYPE_CHECKING:  # a Literal built at run time is opaque to mypy
     Driver = str
 else:  # the registered driver names: pydantic refuses any other, and its error lists them
     Driver = Literal[DRIVER_NAMES]
-Role = Literal["proposer", "aggregator", "arbiter"]
+# An implementer codes in its own git worktree during implement; in every other stage it
+# answers as a proposer does, so one roster serves the whole pipeline.
+Role = Literal["proposer", "implementer", "aggregator", "arbiter"]
 
 
 class _Strict(BaseModel):
@@ -106,6 +108,26 @@ class PipelineConfig(_Strict):
         return value
 
 
+class ImplementConfig(_Strict):
+    """How implement tests its candidates and applies the winner."""
+
+    # argv run in each candidate's worktree (and on the base, and by validate); empty: untested
+    test_command: list[str] = Field(default_factory=list)
+    test_timeout: float = Field(default=600.0, gt=0)
+    parallel_tests: int = Field(default=0, ge=0)  # test runs at once; 0: the number of cores
+    apply: Literal["commit", "branch"] = "commit"
+
+    @field_validator("test_command")
+    @classmethod
+    def _no_empty_words(cls, value: list[str]) -> list[str]:
+        if value and not value[0].strip():
+            raise ValueError(
+                "implement.test_command starts with an empty program name; write it as an argv "
+                'list, e.g. test_command = ["python", "-m", "pytest", "-q"]'
+            )
+        return value
+
+
 class EvidenceConfig(_Strict):
     root: str = "evidence"
     limit_mb: float = Field(default=25.0, gt=0)
@@ -167,6 +189,7 @@ class Config(_Strict):
     stages: dict[Stage, StageConfig] = Field(default_factory=dict)
     consensus: ConsensusConfig = Field(default_factory=ConsensusConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    implement: ImplementConfig = Field(default_factory=ImplementConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)

@@ -102,7 +102,7 @@ WRONG_TYPES = {
         'pipeline.stages must be a list, not "plan"',
     ),
     "int in a list of strings": (
-        'agents = ["gemini", "claude", "gpt_codex", "gpt_pro"]',
+        'agents = ["claude", "gpt_codex", "gpt_pro"]',
         'agents = ["gemini", 1]',
         "stages.implement.agents[1] must be a string, not 1",
     ),

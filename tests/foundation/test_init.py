@@ -68,7 +68,8 @@ def test_config_lists_every_setting_and_loads(tmp_path: Path) -> None:
     assert config.agents["gpt_pro"].driver == "codex_cli"
     assert config.agents["gpt_pro"].role == "aggregator"
     assert [a.name for a in config.stage_agents("implement")] == ["claude"]
-    assert config.stages["implement"].agents == ["gemini", "claude", "gpt_codex", "gpt_pro"]
+    assert config.stages["implement"].agents == ["claude", "gpt_codex", "gpt_pro"]
+    assert config.agents["claude"].role == "implementer"
     assert text.count("#") > 20, "settings should be commented"
 
 

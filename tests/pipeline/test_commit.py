@@ -127,8 +127,10 @@ def test_auto_commit_makes_one_commit_per_stage_and_leaves_the_users_work_alone(
         assert documents == STAGE_DOCUMENTS[stage], stage
         assert any(name.endswith(f"spec-{stage}_{body_field(root, rev, 'Session')}.json")
                    for name in files), "the guardrail record"  # fmt: skip
-        assert body_field(root, rev, "Agents") == "gemini ok, claude ok, " + (
-            "gpt_codex ok, gpt_pro ok" if stage == "implement" else "gpt_pro ok"
+        assert body_field(root, rev, "Agents") == (
+            "claude ok, gpt_codex ok, gpt_pro ok"
+            if stage == "implement"
+            else "gemini ok, claude ok, gpt_pro ok"
         )
         assert git(root, "log", "-1", "--format=%an <%ae>", rev).strip() == (
             "Tess Tester <tess@example.org>"

@@ -18,7 +18,7 @@ def prompts() -> None:
 @click.option("--agent", "agent_name", required=True, help="Agent name from speckit.toml.")
 @click.option(
     "--role",
-    type=click.Choice(["proposer", "aggregator", "arbiter"]),
+    type=click.Choice(["proposer", "implementer", "aggregator", "arbiter"]),
     help="Render as this role (default: the agent's configured role).",
 )
 @click.pass_context

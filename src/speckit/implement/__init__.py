@@ -1,0 +1,1 @@
+"""Implement for real: candidates coded in git worktrees, tested, compared and applied."""
