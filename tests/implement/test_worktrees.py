@@ -30,7 +30,7 @@ from speckit.implement.worktrees import (
     run_dir,
     snapshot,
 )
-from tests.conftest import REPO_ROOT, CliRunner
+from tests.conftest import REPO_ROOT
 
 SPEC = "SPEC-KIT-014-implement"
 RUN = "2026-11-29T18:30:00Z-2"
@@ -81,7 +81,7 @@ def test_ref_safe_turns_run_keys_into_branch_and_path_parts() -> None:
 def test_git_toplevel_names_what_is_missing(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
-    with pytest.raises(SpeckitError, match="not in a git repository.*git init") as error:
+    with pytest.raises(SpeckitError, match=r"not in a git repository.*git init") as error:
         git_toplevel(plain)
     assert "\n" not in error.value.message
     git(plain, "init", "-q")
@@ -158,7 +158,7 @@ def test_worktrees_made_from_several_threads_at_once(repo: Path) -> None:
     def make(agent: str) -> None:
         try:
             create_worktree(repo, repo, SPEC, RUN, agent, base)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=make, args=(f"agent{n}",)) for n in range(4)]
@@ -213,9 +213,7 @@ def test_a_run_whose_owner_was_killed_is_stale_and_pruned_a_live_one_is_not(
         left = list_worktrees(repo, repo)
         assert [(i.run_key, i.state) for i in left] == [("20261129T100000Z", "running")]
         assert left[0].path is not None and left[0].path.is_dir()
-        assert speckit_branches(repo) == [
-            f"speckit/{SPEC}/claude-20261129T100000Z"
-        ]
+        assert speckit_branches(repo) == [f"speckit/{SPEC}/claude-20261129T100000Z"]
         assert not run_dir(repo, SPEC, "2026-11-29T11:00:00Z").exists()
     finally:
         live.kill()

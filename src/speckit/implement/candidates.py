@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from speckit.errors import SpeckitError
-from speckit.implement.worktrees import Worktree, git, git_text, head_commit
+from speckit.implement.worktrees import Worktree, common_dir, git, git_text, head_commit
 
 FALLBACK_NAME = "speckit"
 FALLBACK_EMAIL = "speckit@localhost"
@@ -31,7 +31,6 @@ _STATE_FILES = {
     "rebase-merge": "a rebase",
     "rebase-apply": "a rebase (or git am)",
 }
-_UNMERGED = {"DD", "AU", "UD", "UA", "DU", "AA", "UU"}
 _TEST_DIRS = {"test", "tests", "spec", "specs", "__tests__", "testing"}
 _TEST_NAME = re.compile(
     r"^(test_.*\.py|.*_test\.py|conftest\.py|.*_test\.go|.*\.(test|spec)\.[cm]?[jt]sx?"
@@ -47,6 +46,12 @@ def is_test_path(path: str) -> bool:
     if any(part.lower() in _TEST_DIRS for part in parts[:-1]):
         return True
     return bool(parts) and bool(_TEST_NAME.match(parts[-1]))
+
+
+def _still_a_test(old: str, new: str) -> bool:
+    """A test file moved where the runner still finds it: a test path, same kind of file
+    (`tests/test_a.py` → `tests/test_a.py.bak` disables it)."""
+    return is_test_path(new) and PurePosixPath(old).suffix == PurePosixPath(new).suffix
 
 
 @dataclass
@@ -89,9 +94,7 @@ def _check_gitfile(wt: Worktree) -> str | None:
     except OSError:
         return "the worktree's .git file cannot be read"
     admin = Path(text.removeprefix("gitdir:").strip())
-    common = Path(git_text(["rev-parse", "--git-common-dir"], wt.repo).strip())
-    if not common.is_absolute():
-        common = wt.repo / common
+    common = common_dir(wt.repo)
     if not text.startswith("gitdir:") or admin.resolve().parent != (common / "worktrees").resolve():
         return "the worktree's .git file points somewhere else: git cannot be trusted in it"
     return None
@@ -101,12 +104,11 @@ def _state(wt: Worktree) -> list[str]:
     """Problems of the worktree's git state: a merge/rebase left open, unmerged paths, a
     HEAD off its branch, history that no longer descends from the base."""
     problems = []
-    admin = Path(git_text(["rev-parse", "--absolute-git-dir"], wt.path).strip())
+    out = git_text(["rev-parse", "--absolute-git-dir", "--symbolic-full-name", "HEAD"], wt.path)
+    admin, _, ref = out.rstrip("\n").partition("\n")
     for name, what in _STATE_FILES.items():
-        if (admin / name).exists():
+        if (Path(admin) / name).exists():
             problems.append(f"the worktree is left in the middle of {what} ({name})")
-    done = git(["symbolic-ref", "-q", "HEAD"], wt.path, ok=(0, 1))
-    ref = done.stdout.decode("utf-8", "surrogateescape").strip()
     if ref != f"refs/heads/{wt.branch}":
         now = ref.removeprefix("refs/heads/") or "a detached HEAD"
         problems.append(f"the worktree left its branch {wt.branch} for {now}")
@@ -119,11 +121,11 @@ def _state(wt: Worktree) -> list[str]:
     return problems
 
 
-def _status(wt: Worktree) -> list[tuple[str, str]]:
-    out = git_text(
-        ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"], wt.path
-    )
-    return [(item[:2], item[3:]) for item in out.split("\0") if len(item) > 3]
+def _unmerged(wt: Worktree) -> list[str]:
+    """Paths left with conflict stages in the index (read from the index alone: cheap)."""
+    out = git_text(["ls-files", "--unmerged", "-z"], wt.path)
+    paths = (item.split("\t", 1)[1] for item in out.split("\0") if "\t" in item)
+    return list(dict.fromkeys(paths))
 
 
 def _parse_raw_numstat(out: str) -> tuple[list[_Entry], dict[str, tuple[str, str]]]:
@@ -231,9 +233,9 @@ def _judge(
         if is_test_path(entry.path):
             found["deleted_tests"].append(entry.path)
         return
-    moved = entry.status == "R" and entry.old_path is not None
-    if moved and is_test_path(entry.old_path or "") and not is_test_path(entry.path):
-        found["deleted_tests"].append(entry.old_path or "")
+    old = entry.old_path if entry.status == "R" else None
+    if old and is_test_path(old) and not _still_a_test(old, entry.path):
+        found["deleted_tests"].append(old)
     if entry.new_mode == _GITLINK:
         found["gitlinks"].append(entry.path)
     elif entry.new_mode == _SYMLINK:
@@ -263,8 +265,7 @@ def capture(wt: Worktree, *, max_file_bytes: int = 1_000_000) -> CandidateChange
     if broken:
         return CandidateChange("", [], 0, 0, [broken])
     problems = _state(wt)
-    status = _status(wt)
-    unmerged = [path for code, path in status if code in _UNMERGED]
+    unmerged = _unmerged(wt)
     if unmerged:
         problems.append(f"unmerged paths (a conflict left unresolved): {_listing(unmerged)}")
     git(["add", "-A", "--", "."], wt.path)

@@ -200,7 +200,7 @@ def head_commit(repo: Path) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _common_dir(repo: Path) -> Path:
+def common_dir(repo: Path) -> Path:
     """The repository's shared git folder (`.git` of the main tree), asked once per repo."""
     text = git_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], repo)
     return Path(text.strip())
@@ -349,7 +349,7 @@ def repo_lock(repo: Path) -> Iterator[None]:
     """Serialise changes to a repository's worktree records, between threads and processes:
     `git worktree add` run twice at once can read the other's half-made record and fail."""
     with _THREADS:
-        lock = _common_dir(repo) / "speckit-worktrees.lock"
+        lock = common_dir(repo) / "speckit-worktrees.lock"
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
