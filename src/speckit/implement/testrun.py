@@ -147,6 +147,8 @@ class TestJob:
 class TestCommandNotFound(SpeckitError):
     """`[implement] test_command` names a program that cannot be started (exit 1)."""
 
+    __test__ = False
+
 
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
