@@ -14,6 +14,13 @@ chose is read from its session log (`$CODEX_HOME/sessions/**/rollout-*-<thread
 id>.jsonl`, the `turn_context` line), else from its start-up warning "Model
 metadata for `M` not found", else from the `model: M` header of plain-text
 mode, so the call is recorded and priced under the model that answered.
+
+Edits: a patch codex applied shows as a `file_change` item (`changes[].path`);
+those completed are the files it reports editing (files written by a shell
+command are not reported). A refused patch leaves no trace in the events: only
+stderr says `error=patch rejected: writing is blocked by read-only sandbox; ...`.
+When the request writes, such a line makes the result `failed`; in read-only
+stages the refusal is expected and the answer counts.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 from speckit.agents.answer import json_lines, load_object, one_line
 from speckit.agents.base import CostRules, Outcome, merged_env
 from speckit.agents.cli_base import CliDriver, exit_error
+from speckit.agents.edits import refused, unique, workdir_path
 from speckit.agents.process import ProcessOutcome
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import Usage
@@ -34,6 +42,12 @@ from speckit.numbers import count_or_none
 _METADATA_WARNING = re.compile(r"^Model metadata for `(?P<model>[^`]+)` not found")
 _STDIN_NOTICE = "Reading additional input from stdin..."  # printed on every run: no news
 _TEXT_HEADER_MODEL = re.compile(r"^model: (?P<model>\S+)$", re.MULTILINE)
+_PATCH_REJECTED = re.compile(r"error=patch rejected: (?P<why>.+)$", re.MULTILINE)
+SANDBOX_HINT = (
+    "it needs -s workspace-write (speckit passes it when the stage writes; "
+    "the agent's args must not set another sandbox)"
+)
+OUTSIDE_HINT = "-s workspace-write allows writes inside the working directory only"
 
 
 def is_startup_warning(message: str) -> bool:
@@ -117,6 +131,33 @@ def failure_of(events: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def edited_files(events: list[dict[str, Any]], workdir: Path) -> list[str]:
+    """Files of the `file_change` items codex completed, in the order it reported them."""
+    paths = []
+    for event in events:
+        item = event.get("item")
+        if event.get("type") != "item.completed" or not isinstance(item, dict):
+            continue
+        if item.get("type") != "file_change" or item.get("status") != "completed":
+            continue
+        changes = item.get("changes")
+        for change in changes if isinstance(changes, list) else []:
+            path = change.get("path") if isinstance(change, dict) else None
+            if isinstance(path, str) and path:
+                paths.append(workdir_path(path, workdir))
+    return unique(paths)
+
+
+def patch_refusals(stderr: str) -> list[str]:
+    """Why each refused patch was refused, from codex's stderr (its events do not say)."""
+    return unique(match.group("why").strip() for match in _PATCH_REJECTED.finditer(stderr))
+
+
+def refusal_error(refusals: list[str]) -> str:
+    hint = SANDBOX_HINT if any("read-only" in why for why in refusals) else OUTSIDE_HINT
+    return refused("codex", [f"apply_patch: patch rejected: {why}" for why in refusals], hint)
+
+
 def last_message(events: list[dict[str, Any]]) -> str | None:
     """Latest `error` event or error item of the turn: what codex was struggling with.
 
@@ -155,16 +196,27 @@ class CodexCli(CliDriver):
         model = None
         if not request.agent.model:
             model = model_used(events, run.stderr, merged_env(request))
+        refusals = patch_refusals(run.stderr) if request.writes else []
         if not events:
             if run.exit_code == 0 and run.stdout.strip():  # plain-text mode (no --json)
-                return Outcome(status="ok", text=run.stdout, truncated=run.truncated, model=model)
-            error = exit_error("codex", run)
-            return Outcome(status="failed", text=run.stdout, error=error, model=model)
+                outcome = Outcome(status="ok", text=run.stdout, truncated=run.truncated)
+            else:
+                outcome = Outcome(status="failed", text=run.stdout, error=exit_error("codex", run))
+        else:
+            outcome = self._from_events(events, run)
+            if request.writes:
+                outcome.edited_files = edited_files(events, request.workdir)
+        if refusals and outcome.status == "ok":
+            outcome.status, outcome.error = "failed", refusal_error(refusals)
+        outcome.model = model
+        return outcome
+
+    def _from_events(self, events: list[dict[str, Any]], run: ProcessOutcome) -> Outcome:
         usage = usage_of(events)
         failure = failure_of(events)
         answer = answer_of(events)
         if failure is None and run.exit_code == 0 and answer is not None:
-            return Outcome(status="ok", text=answer, usage=usage, model=model)
+            return Outcome(status="ok", text=answer, usage=usage)
         if failure is None:
             failure = last_message(events) or "no answer in the event stream"
         return Outcome(
@@ -172,7 +224,6 @@ class CodexCli(CliDriver):
             text=answer or "",
             usage=usage,
             error=f"codex: turn failed (exit {run.exit_code}): {failure}",
-            model=model,
         )
 
     def timeout_hint(self, run: ProcessOutcome) -> str | None:
