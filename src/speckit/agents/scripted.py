@@ -46,7 +46,8 @@ whose write is refused there:
     symlinks = { "notes.txt" = "/etc/hostname" }  # link = target (target unchecked)
 
 `files` are written first (parent folders created), then `delete` is applied,
-then `symlinks` are made, so no file is written through a link the entry makes;
+then `symlinks` are made (never where `files` wrote), so no file is written
+through a link the entry makes;
 the target of a link is taken as given, to build hostile candidates (a link out
 of the worktree). Each path is relative to `workdir`: one that is absolute, uses
 `..`, names `.git`, or leads out of `workdir` through an existing symlink, or a
@@ -152,6 +153,13 @@ def apply_edits(entry: ScriptEntry, root: Path) -> list[str]:
     links = [
         (_inside(root, "symlinks", r, follow_last=False), t) for r, t in entry.symlinks.items()
     ]
+    written = {PurePosixPath(rel) for rel in entry.files}
+    for rel in entry.symlinks:
+        link = PurePosixPath(rel)
+        if any(path == link or link in path.parents for path in written):
+            raise EditRefused(
+                f"scripted: symlinks {rel!r} is also written by files; nothing was written"
+            )
     for path, content in files:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content.encode("utf-8"))
