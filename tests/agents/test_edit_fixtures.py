@@ -22,18 +22,9 @@ from tests.fakes import CASES, FakeCase, read_calls, set_case
 pytestmark = pytest.mark.shared(AGENT_CLI_FIXTURES)
 
 CHECKLIST = {"checklist": ["wrote hello.py"]}
-CLAUDE_HINT = (
-    "it needs --permission-mode acceptEdits (speckit passes it when the stage writes; "
-    "the agent's args must not set another mode)"
-)
-CODEX_HINT = (
-    "it needs -s workspace-write (speckit passes it when the stage writes; "
-    "the agent's args must not set another sandbox)"
-)
-GEMINI_HINT = (
-    "it needs --approval-mode auto_edit (speckit passes it when the stage writes; "
-    "the agent's args must not set another mode)"
-)
+CLAUDE_HINT = "it needs --permission-mode acceptEdits (the agent's args must not override it)"
+CODEX_HINT = "it needs -s workspace-write (the agent's args must not override it)"
+GEMINI_HINT = "it needs --approval-mode auto_edit (the agent's args must not override it)"
 NOT_FOUND = 'Tool "write_file" not found. Did you mean one of: "read_file", "update_topic", '
 
 
@@ -177,7 +168,9 @@ def test_claude_a_denied_command_is_not_a_refused_edit(fake_bin: Path, tmp_path:
     assert result.parsed == CHECKLIST
 
 
-def test_claude_many_refusals_are_named_three_then_counted(fake_bin: Path, tmp_path: Path) -> None:
+def test_claude_many_refusals_are_named_three_then_counted_and_one_outside_says_so(
+    fake_bin: Path, tmp_path: Path
+) -> None:
     outside = tmp_path / "elsewhere" / "x.py"
     denials: list[dict[str, Any]] = [
         {"tool_name": "Write", "tool_input": {"file_path": str(tmp_path / "work" / "a.py")}},
@@ -193,7 +186,8 @@ def test_claude_many_refusals_are_named_three_then_counted(fake_bin: Path, tmp_p
     assert result.status == "failed"
     assert result.error == (
         "claude: the edit was refused (permission denied: Write a.py; permission denied: "
-        "Edit pkg/b.py; permission denied: NotebookEdit c.ipynb; and 2 more); " + CLAUDE_HINT
+        "Edit pkg/b.py; permission denied: NotebookEdit c.ipynb; and 2 more); "
+        "--permission-mode acceptEdits allows edits inside the working directory only"
     )
 
 
@@ -270,6 +264,18 @@ def test_codex_an_edit_outside_the_workdir_is_reported_as_such(
     assert result.edited_files == [outside]
 
 
+def test_codex_a_relative_path_out_of_the_workdir_is_reported_absolute(
+    fake_bin: Path, tmp_path: Path
+) -> None:
+    events = (AGENT_CLI_FIXTURES / "codex" / "edit-success.events.jsonl").read_text()
+    events = events.replace("<TMP>/work/hello.py", "../up.py").replace('"add"', '"update"')
+    set_case(fake_bin, "codex", FakeCase(stdout_text=events))
+
+    result = run_writing("codex", tmp_path)
+
+    assert result.edited_files == [str(tmp_path / "up.py")]
+
+
 def test_codex_a_patch_outside_the_workspace_is_a_refusal_too(
     fake_bin: Path, tmp_path: Path
 ) -> None:
@@ -287,6 +293,39 @@ def test_codex_a_patch_outside_the_workspace_is_a_refusal_too(
         "codex: the edit was refused (apply_patch: patch rejected: writing outside of the "
         "project; rejected by user approval settings); -s workspace-write allows writes "
         "inside the working directory only"
+    )
+
+
+def test_codex_names_the_refused_files_from_its_session_log(fake_bin: Path, tmp_path: Path) -> None:
+    """Its events and stderr do not say which file a rejected patch was for; the session
+    log of the thread (under CODEX_HOME) holds the patch and its rejection."""
+    events = (AGENT_CLI_FIXTURES / "codex" / "edit-denied.events.jsonl").read_text()
+    thread = json.loads(events.splitlines()[0])["thread_id"]
+    home = tmp_path / "codex-home"
+    log = home / "sessions" / "2026" / "11" / "29" / f"rollout-2026-11-29T13-04-14-{thread}.jsonl"
+    log.parent.mkdir(parents=True)
+    patch = "*** Begin Patch\n*** Add File: pkg/new.py\n+x = 1\n*** Update File: ../up.py\n"
+    patch += "*** End Patch\n"
+    script = f"text(await tools.apply_patch({json.dumps(patch)}));\n"
+    rejection = "Script error:\npatch rejected: writing is blocked by read-only sandbox; rejected"
+    entries = [
+        {"type": "turn_context", "payload": {"model": "gpt-6.1-sol"}},
+        {"type": "response_item", "payload": {
+            "type": "custom_tool_call", "call_id": "c1", "name": "exec", "input": script}},
+        {"type": "response_item", "payload": {
+            "type": "custom_tool_call_output", "call_id": "c1",
+            "output": [{"type": "input_text", "text": "Script failed\n"},
+                       {"type": "input_text", "text": rejection}]}},
+    ]  # fmt: skip
+    log.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
+    replay(fake_bin, "codex", "edit-denied", tmp_path / "work")
+
+    result = run_writing("codex", tmp_path, env={"CODEX_HOME": str(home)})
+
+    assert result.status == "failed"
+    assert result.error == (
+        f"codex: the edit was refused (apply_patch pkg/new.py {tmp_path / 'up.py'}: patch "
+        f"rejected: writing is blocked by read-only sandbox; rejected); {CODEX_HINT}"
     )
 
 
@@ -366,3 +405,15 @@ def test_a_relative_command_is_found_in_the_workspace_root_not_the_worktree(
 
     assert result.status == "ok", result.error
     assert result.parsed == CHECKLIST
+
+
+def test_a_long_refusal_is_cut_but_keeps_its_hint(fake_bin: Path, tmp_path: Path) -> None:
+    deep = "/".join(["folder"] * 60) + "/x.py"
+    denials = [{"tool_name": "Write", "tool_input": {"file_path": deep}}]
+    set_case(fake_bin, "claude", FakeCase(stdout_text=_claude_result(denials)))
+
+    result = run_writing("claude", tmp_path)
+
+    assert result.error is not None and len(result.error) <= 300
+    assert result.error.startswith("claude: the edit was refused (permission denied: Write folder/")
+    assert result.error.endswith("…); " + CLAUDE_HINT)

@@ -42,10 +42,8 @@ EDIT_TOOLS = {
     "MultiEdit": "file_path",
     "NotebookEdit": "notebook_path",
 }
-REFUSAL_HINT = (
-    "it needs --permission-mode acceptEdits (speckit passes it when the stage writes; "
-    "the agent's args must not set another mode)"
-)
+REFUSAL_HINT = "it needs --permission-mode acceptEdits (the agent's args must not override it)"
+OUTSIDE_HINT = "--permission-mode acceptEdits allows edits inside the working directory only"
 
 
 def result_object(stdout: str) -> dict[str, Any] | None:
@@ -122,10 +120,12 @@ def _edited_file(name: object, tool_input: object, workdir: Path) -> str | None:
     return workdir_path(path, workdir) if isinstance(path, str) and path else None
 
 
-def edit_refusals(result: dict[str, Any], workdir: Path) -> list[str]:
-    """`permission denied: Write hello.py` for each edit in `permission_denials`."""
+def edit_refusals(result: dict[str, Any], workdir: Path) -> tuple[list[str], bool]:
+    """`permission denied: Write hello.py` for each edit in `permission_denials`, and
+    whether one of them was out of `workdir` (acceptEdits allows none there)."""
     denials = result.get("permission_denials")
     found = []
+    outside = False
     for denial in denials if isinstance(denials, list) else []:
         if not isinstance(denial, dict):
             continue
@@ -133,7 +133,8 @@ def edit_refusals(result: dict[str, Any], workdir: Path) -> list[str]:
         if name in EDIT_TOOLS:
             path = _edited_file(name, denial.get("tool_input"), workdir)
             found.append(f"permission denied: {name} {path or '(no file named)'}")
-    return found
+            outside = outside or (path is not None and Path(path).is_absolute())
+    return found, outside
 
 
 def edited_files(stdout: str, workdir: Path) -> list[str] | None:
@@ -196,9 +197,10 @@ class ClaudeCli(CliDriver):
         written = None
         if request.writes:
             written = edited_files(run.stdout, request.workdir)
-            refusals = edit_refusals(result, request.workdir)
+            refusals, outside = edit_refusals(result, request.workdir)
             if refusals and not failed:
-                failed, error = True, refused("claude", refusals, REFUSAL_HINT)
+                hint = OUTSIDE_HINT if outside else REFUSAL_HINT
+                failed, error = True, refused("claude", refusals, hint)
         return Outcome(
             status="failed" if failed else "ok",
             text=text if isinstance(text, str) else "",

@@ -43,10 +43,10 @@ _METADATA_WARNING = re.compile(r"^Model metadata for `(?P<model>[^`]+)` not foun
 _STDIN_NOTICE = "Reading additional input from stdin..."  # printed on every run: no news
 _TEXT_HEADER_MODEL = re.compile(r"^model: (?P<model>\S+)$", re.MULTILINE)
 _PATCH_REJECTED = re.compile(r"error=patch rejected: (?P<why>.+)$", re.MULTILINE)
-SANDBOX_HINT = (
-    "it needs -s workspace-write (speckit passes it when the stage writes; "
-    "the agent's args must not set another sandbox)"
-)
+_PATCH_REJECTED_WHY = re.compile(r"patch rejected: ([^\n]+)")
+# `*** Add File: a.py` in a patch, also inside a JS string (its newline is then `\n`)
+_PATCH_FILE = re.compile(r"\*\*\* (?:Add|Update|Delete) File: ((?:(?!\\n)[^\n\"])+)")
+SANDBOX_HINT = "it needs -s workspace-write (the agent's args must not override it)"
 OUTSIDE_HINT = "-s workspace-write allows writes inside the working directory only"
 
 
@@ -55,11 +55,25 @@ def is_startup_warning(message: str) -> bool:
     return _METADATA_WARNING.match(message) is not None
 
 
-def _session_model(codex_home: Path, thread_id: str) -> str | None:
-    """The model of the `turn_context` line in codex's session log of `thread_id`."""
+def _session_logs(codex_home: Path, thread_id: str) -> list[Path]:
+    """codex's session logs of `thread_id` (`sessions/Y/M/D/rollout-*-<thread id>.jsonl`)."""
     if not re.fullmatch(r"[0-9A-Za-z-]{8,64}", thread_id):
-        return None
-    for log in sorted((codex_home / "sessions").glob(f"*/*/*/rollout-*-{thread_id}.jsonl")):
+        return []
+    return sorted((codex_home / "sessions").glob(f"*/*/*/rollout-*-{thread_id}.jsonl"))
+
+
+def _session_of(events: list[dict[str, Any]], env: dict[str, str]) -> list[Path]:
+    """The session logs of the thread the events started (none when codex said no thread)."""
+    thread = next((e.get("thread_id") for e in events if e.get("type") == "thread.started"), None)
+    home = env.get("CODEX_HOME") or os.path.join(env.get("HOME", ""), ".codex")
+    if not isinstance(thread, str) or not home.strip(os.sep):
+        return []
+    return _session_logs(Path(home), thread)
+
+
+def _session_model(logs: list[Path]) -> str | None:
+    """The model of the `turn_context` line in codex's session log."""
+    for log in logs:
         try:
             with log.open(encoding="utf-8", errors="replace") as lines:  # logs grow large:
                 for line in lines:  # stop at the first turn_context
@@ -79,13 +93,9 @@ def _session_model(codex_home: Path, thread_id: str) -> str | None:
 
 def model_used(events: list[dict[str, Any]], stderr: str, env: dict[str, str]) -> str | None:
     """The model codex chose when speckit named none (see the module docstring)."""
-    thread = next((e.get("thread_id") for e in events if e.get("type") == "thread.started"), None)
-    if isinstance(thread, str):
-        home = env.get("CODEX_HOME") or os.path.join(env.get("HOME", ""), ".codex")
-        if home.strip(os.sep):
-            found = _session_model(Path(home), thread)
-            if found:
-                return found
+    found = _session_model(_session_of(events, env))
+    if found:
+        return found
     for event in events:
         item = event.get("item")
         if isinstance(item, dict) and item.get("type") == "error":
@@ -148,14 +158,55 @@ def edited_files(events: list[dict[str, Any]], workdir: Path) -> list[str]:
     return unique(paths)
 
 
+def _patch_files(text: str, workdir: Path) -> list[str]:
+    """The files a patch names, whether it is raw or quoted in codex's JavaScript `exec`."""
+    return unique(workdir_path(m.group(1), workdir) for m in _PATCH_FILE.finditer(text))
+
+
+def _output_text(output: object) -> str:
+    if isinstance(output, list):  # custom tool output: a list of input_text parts
+        return "".join(str(p.get("text") or "") for p in output if isinstance(p, dict))
+    return str(output or "")
+
+
+def rejected_patches(logs: list[Path], workdir: Path) -> list[str]:
+    """`apply_patch <files>: patch rejected: <why>` for each rejected call in the session
+    logs: the only place that says which files a refused patch would have written."""
+    calls: dict[str, list[str]] = {}  # call id -> files its patch names
+    found: list[str] = []
+    for log in logs:
+        try:
+            with log.open(encoding="utf-8", errors="replace") as lines:
+                for line in lines:
+                    if "*** Begin Patch" not in line and "patch rejected" not in line:
+                        continue
+                    entry = load_object(line)
+                    payload = entry.get("payload") if entry else None
+                    if not isinstance(payload, dict):
+                        continue
+                    call = str(payload.get("call_id"))
+                    source = payload.get("input") or payload.get("arguments")
+                    if isinstance(source, str) and "*** Begin Patch" in source:
+                        calls[call] = _patch_files(source, workdir)
+                    why = _PATCH_REJECTED_WHY.search(_output_text(payload.get("output")))
+                    if why and call in calls:
+                        files = " ".join(calls[call]) or "(no file named)"
+                        found.append(f"apply_patch {files}: patch rejected: {why.group(1)}")
+        except OSError:
+            continue
+    return found
+
+
 def patch_refusals(stderr: str) -> list[str]:
     """Why each refused patch was refused, from codex's stderr (its events do not say)."""
     return unique(match.group("why").strip() for match in _PATCH_REJECTED.finditer(stderr))
 
 
-def refusal_error(refusals: list[str]) -> str:
+def refusal_error(refusals: list[str], named: list[str]) -> str:
+    """The refusal line: from the session log when it names the files, else from stderr."""
     hint = SANDBOX_HINT if any("read-only" in why for why in refusals) else OUTSIDE_HINT
-    return refused("codex", [f"apply_patch: patch rejected: {why}" for why in refusals], hint)
+    shown = named or [f"apply_patch: patch rejected: {why}" for why in refusals]
+    return refused("codex", shown, hint)
 
 
 def last_message(events: list[dict[str, Any]]) -> str | None:
@@ -207,7 +258,8 @@ class CodexCli(CliDriver):
             if request.writes:
                 outcome.edited_files = edited_files(events, request.workdir)
         if refusals and outcome.status == "ok":
-            outcome.status, outcome.error = "failed", refusal_error(refusals)
+            named = rejected_patches(_session_of(events, merged_env(request)), request.workdir)
+            outcome.status, outcome.error = "failed", refusal_error(refusals, named)
         outcome.model = model
         return outcome
 

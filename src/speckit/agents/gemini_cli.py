@@ -61,13 +61,11 @@ REFUSALS = ("tool_not_registered", "policy_violation", "permission_denied", "pat
 # The same refusals as json mode prints them on stderr.
 _REFUSED_LINE = re.compile(
     r"^Error executing tool (?P<tool>write_file|replace): (?P<why>(?:Tool \"\w+\" not found"
-    r"|Tool execution (?:denied by policy|blocked)|Error: Path not in workspace).*)$",
+    r"|Tool execution (?:denied by policy|blocked)|(?:Error: )?Path not in workspace).*)$",
     re.MULTILINE,
 )
-APPROVAL_HINT = (
-    "it needs --approval-mode auto_edit (speckit passes it when the stage writes; "
-    "the agent's args must not set another mode)"
-)
+APPROVAL_HINT = "it needs --approval-mode auto_edit (the agent's args must not override it)"
+OUTSIDE_HINT = "gemini writes inside its workspace (the working directory) only"
 OTHER_HINT = "gemini's own settings or policy refused it"
 _NOISE = re.compile(
     r"^(Warning: 256-color|Ripgrep is not available|\[STARTUP\]|\s+at |\s*}$|\s*status: )"
@@ -191,7 +189,12 @@ def stderr_refusals(stderr: str) -> list[str]:
 
 
 def refusal_error(refusals: list[str]) -> str:
-    hint = APPROVAL_HINT if any("not found" in why for why in refusals) else OTHER_HINT
+    if any("not found" in why for why in refusals):
+        hint = APPROVAL_HINT
+    elif any("not in workspace" in why for why in refusals):
+        hint = OUTSIDE_HINT
+    else:
+        hint = OTHER_HINT
     return refused("gemini", refusals, hint)
 
 
