@@ -59,8 +59,14 @@ def print_stage_run(run: StageRun, root: Path) -> None:
         console.print(candidate_table(synthesis.candidates))
         if synthesis.winner_reasons:
             console.print(f"chosen:   {'; '.join(synthesis.winner_reasons)}", markup=False)
-        if synthesis.applied and synthesis.status == "ok":
-            console.print(f"applied:  {synthesis.applied}", markup=False)
+        if synthesis.applied and synthesis.applied.startswith("speckit/"):
+            console.print(
+                f"branch:   the winner is on {synthesis.applied}; merge it with: "
+                f"git merge {synthesis.applied}",
+                markup=False,
+            )
+        elif synthesis.applied:
+            console.print(f"applied:  commit {synthesis.applied[:12]}", markup=False)
     if synthesis.tests is not None:
         mark = "✔ passed" if synthesis.tests.green else "✖ FAILED"
         console.print(f"tests:    {mark}: {synthesis.tests.summary}", markup=False)

@@ -148,6 +148,7 @@ def _request(
         schema=stage_schema(stage),
         writes=stage in WRITING_STAGES if writes is None else writes,
         env=env,
+        root=workspace.root,
     )
 
 
@@ -183,6 +184,10 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     config = workspace.config
     agents = _stage_agents(workspace, stage)
     telemetry_on = telemetry_enabled(config.telemetry.enabled, opts.environment())  # fail early
+    if stage in ("implement", "validate") and config.implement.test_command:
+        from speckit.implement.testrun import check_test_command
+
+        check_test_command(config.implement.test_command, workspace.root, opts.environment())
     timestamp = utc_timestamp()
     session_id = new_session_id(timestamp)
     opts.check_cancelled("before the guardrail")
