@@ -186,3 +186,26 @@ def test_status_shows_the_candidates(project: Project) -> None:
     lines = [ln for ln in shown.stdout.splitlines() if ln.startswith(("claude", "gpt_codex"))]
     assert any("gpt_codex" in ln and "winner" in ln and "2 passed" in ln for ln in lines), lines
     assert any("claude" in ln and "1 failed" in ln and "winner" not in ln for ln in lines), lines
+
+
+def test_the_tui_shows_the_candidates_and_the_winner(project: Project) -> None:
+    import asyncio
+
+    from speckit.tui.app import SpeckitApp
+    from tests.tui.helpers import SIZE, run_command
+
+    project.script(implementer("claude", WRONG), implementer("gpt_codex", RIGHT), reviewer())
+
+    async def scenario() -> None:
+        app = SpeckitApp(project.workspace, env={})
+        async with app.run_test(size=SIZE) as pilot:
+            cell = await run_command(pilot, f"/spec-implement {project.spec_id}")
+            rows = cell.plain.splitlines()
+            winner = next(r for r in rows if r.startswith("gpt_codex") and "winner" in r)
+            assert "2 passed, 0 failed" in winner and "+1/-1" in winner
+            loser = next(r for r in rows if r.startswith("claude") and "failed" in r)
+            assert "winner" not in loser
+            assert "chosen:" in cell.plain
+
+    asyncio.run(scenario())
+    assert (project.root / "calc" / "ops.py").read_text() == RIGHT
