@@ -22,6 +22,13 @@ from speckit.scaffold import LOCAL_INSTALL, SCRIPTED_FILE, render_config
 DEMO_SCRIPT = SCRIPTED_FILE
 DEMO_DESCRIPTION = "Add rate limiting to the login endpoint"
 DEMO_AREA = "AUTH"
+# The tiny package the implementers fix: its test fails until TokenBucket.allow exists.
+DEMO_PROJECT = (
+    "ratelimit/__init__.py",
+    "ratelimit/bucket.py",
+    "tests/__init__.py",
+    "tests/test_bucket.py",
+)
 _GIT_IDENTITY = ["-c", "user.name=speckit demo", "-c", "user.email=demo@localhost"]
 
 
@@ -37,8 +44,26 @@ def write_demo_script(root: Path, plan: str) -> None:
     atomic_write_text(root / DEMO_SCRIPT, text)
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *_GIT_IDENTITY, *args], cwd=root, check=True, capture_output=True)
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *_GIT_IDENTITY, *args], cwd=root, check=True, capture_output=True)
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def write_demo_project(root: Path) -> None:
+    """The package with a failing test, and a roster where claude and gpt_codex implement it
+    in their own worktrees, tested with the standard library's unittest."""
+    import tomlkit
+
+    for relative in DEMO_PROJECT:
+        # kept as `.py.in` in the package, so no linter or test runner takes them for speckit's
+        text = read_data_text("templates", "demo", "project", *f"{relative}.in".split("/"))
+        atomic_write_text(root / relative, text)
+    config = tomlkit.parse((root / "speckit.toml").read_text(encoding="utf-8"))
+    for name in ("claude", "gpt_codex"):
+        config["agents"][name]["role"] = "implementer"
+    test_command = [sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", "."]
+    config["implement"]["test_command"] = test_command
+    atomic_write_text(root / "speckit.toml", tomlkit.dumps(config))
 
 
 class DemoRunner:
@@ -86,6 +111,11 @@ def run_demo(root: Path, say: Callable[[str], None], local: bool = True) -> int:
             f"demo: git init and commit all but {DEMO_SCRIPT} (the demo rewrites it) "
             "so the clean-tree guardrail passes"
         )
+        demo.note(
+            "demo: a tiny package whose test fails (ratelimit/, tests/); claude and gpt_codex "
+            "implement it, each in its own git worktree, and unittest decides"
+        )
+        write_demo_project(root)
         _git(root, "init", "-q")
         _git(root, "add", "--", ".", f":!{DEMO_SCRIPT}")
         _git(root, "commit", "-q", "-m", "speckit demo workspace")
@@ -100,6 +130,7 @@ def run_demo(root: Path, say: Callable[[str], None], local: bool = True) -> int:
     clean = demo.speckit("auto", spec_id)
     demo.note(f"auto exited {clean}: resumed at plan and ran every stage")
     _show_documents(demo, root, spec_id)
+    _show_implement(demo, root)
     demo.speckit("status")
     demo.speckit("telemetry", "summary", spec_id)
     if local:
@@ -131,6 +162,15 @@ def _show_documents(demo: DemoRunner, root: Path, spec_id: str) -> None:
         ]
         for line in marked[:3]:
             demo.say(f"#   {line}")
+
+
+def _show_implement(demo: DemoRunner, root: Path) -> None:
+    """The fix the tests chose, as a commit on the branch."""
+    if not (root / ".git").is_dir():
+        return
+    demo.note("the winning candidate is one commit on the branch (git log -1 --stat):")
+    for line in _git(root, "log", "-1", "--stat", "--format=%s%n%n%b").splitlines():
+        demo.say(f"#   {line}".rstrip())
 
 
 def _real_model_part(demo: DemoRunner, root: Path, spec_id: str) -> None:

@@ -16,6 +16,7 @@ from speckit.workspace import relative as relative
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
+    from speckit.consensus.models import CandidateSummary
     from speckit.pipeline.status import StatusTable
 
 BADGES: dict[str, tuple[str, str]] = {
@@ -99,6 +100,38 @@ def agent_table(results: Iterable[AgentResult], judged: Mapping[str, str] | None
             f"{result.latency_ms / 1000:.1f}s",
             cost_text(result),
             result.cost_source,
+        )
+    return table
+
+
+CANDIDATE_COLUMNS = ("candidate", "status", "files", "+/-", "tests", "")
+
+
+def candidate_table(candidates: Iterable[CandidateSummary]) -> Table:
+    """implement's candidates: agent, what it changed, how its tests went, the winner.
+
+    Each row says its state in words (and a symbol), so it reads without colour."""
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for column in CANDIDATE_COLUMNS:
+        table.add_column(column, no_wrap=column != "status")
+    for candidate in candidates:
+        tests = candidate.tests
+        if tests is None:
+            tests_cell = Text("not tested", style="dim")
+        else:
+            counts = f"{tests.passed if tests.passed is not None else '?'} passed, " + (
+                f"{tests.failed if tests.failed is not None else '?'} failed"
+            )
+            word = "✔ " if tests.green else ("✖ timed out " if tests.timed_out else "✖ ")
+            tests_cell = Text(word + counts, style="green" if tests.green else "red")
+        status = candidate.status + (f": {candidate.reason}" if candidate.reason else "")
+        table.add_row(
+            candidate.agent,
+            Text(status, style="green" if candidate.status == "ok" else "red"),
+            str(len(candidate.files)),
+            f"+{candidate.added}/-{candidate.removed}",
+            tests_cell,
+            Text("★ winner", style="bold green") if candidate.winner else "",
         )
     return table
 

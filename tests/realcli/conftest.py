@@ -299,10 +299,8 @@ class RealWorkspace:
         assert not left, f"processes left after speckit exited: {left}"
 
 
-@pytest.fixture
-def real_workspace(tmp_path: Path) -> Iterator[RealWorkspace]:
-    """`speckit init` + `speckit new` in a fresh git repository, with a temp HOME for the CLIs."""
-    home = tmp_path / "home"
+def write_cli_home(home: Path) -> Path:
+    """A temp HOME for the CLIs: gemini's settings.json as the fixtures README has it."""
     settings = home / ".gemini" / "settings.json"
     settings.parent.mkdir(parents=True)
     settings.write_text(
@@ -319,6 +317,13 @@ def real_workspace(tmp_path: Path) -> Iterator[RealWorkspace]:
             }
         )
     )
+    return home
+
+
+@pytest.fixture
+def real_workspace(tmp_path: Path) -> Iterator[RealWorkspace]:
+    """`speckit init` + `speckit new` in a fresh git repository, with a temp HOME for the CLIs."""
+    home = write_cli_home(tmp_path / "home")
     # TMPDIR apart from tmp_path: claude puts a unix socket there, and a socket path may
     # not exceed 108 bytes (pytest's tmp_path under xdist comes close on its own).
     cli_tmp = Path(tempfile.mkdtemp(prefix="speckit-realcli-"))

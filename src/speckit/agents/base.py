@@ -71,6 +71,7 @@ class Outcome:
     # Usage per model when one call used several (gemini's router + main model):
     # priced model by model and summed, so the cheap router is not billed at the main rate.
     parts: dict[str, Usage] | None = None
+    edited_files: list[str] | None = None  # see AgentResult.edited_files
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules
         cost_source=source,
         error=error,
         raw_output_path=str(request.raw_output_path) if request.raw_output_path.exists() else None,
+        edited_files=outcome.edited_files,
     )
 
 

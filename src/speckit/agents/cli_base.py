@@ -85,7 +85,7 @@ class CliDriver:
         command = self.base_command(agent)
         if not command or not command[0]:
             return simple_result(request, "missing", "no command configured")
-        executable = find_executable(command[0], env.get("PATH"), request.workdir)
+        executable = find_executable(command[0], env.get("PATH"), request.config_root)
         if executable is None:
             return simple_result(request, "missing", f"'{command[0]}' not found on PATH")
         argv = [executable, *command[1:], *self.arguments(request), *agent.args]

@@ -4,6 +4,12 @@
 are appended). Exit 0 means it answered; anything else is a failure carrying
 the tail of its stderr. The program reports no token usage, so its cost stays
 `unknown`.
+
+It runs with the request's `workdir` as its working directory: the workspace root
+in most stages, its own git worktree in implement (where the stage writes), so a
+program that edits files in its current directory edits its candidate and never
+the main tree. Nothing reports which files it wrote (`edited_files` stays None):
+the pipeline reads them from the worktree.
 """
 
 from __future__ import annotations

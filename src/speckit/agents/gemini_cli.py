@@ -14,16 +14,28 @@ summed and each model priced at its own rate. Errors: stdout is empty and the
 error JSON comes on STDERR after stack traces; the exit code is either a
 gemini code (41 auth, 42 input, 44 sandbox, 52 config, 53 turn limit,
 55 untrusted folder) or the HTTP status & 0xFF (145 = 401, 244 = 500).
+
+Edits: when the request writes (implement), gemini runs with `--approval-mode
+auto_edit`. Without it, headless gemini does not even offer its edit tools
+(`write_file`, `replace`): a call to one fails as `tool_not_registered`, and the run
+still exits 0 with its answer. Such a refusal (or a policy denial, or a path outside
+the workspace) of an edit tool makes the result `failed` when the request writes;
+json mode shows it on stderr ("Error executing tool write_file: Tool "write_file"
+not found"), stream-json as an error `tool_result`. In read-only stages it is
+expected and the answer counts. Only stream-json names the files written (its
+`tool_use` events whose `tool_result` succeeded).
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from speckit.agents.answer import json_lines, last_json_object, load_object, one_line
 from speckit.agents.base import CostRules, Outcome
 from speckit.agents.cli_base import CliDriver
+from speckit.agents.edits import refused, unique, workdir_path
 from speckit.agents.process import ProcessOutcome
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import Usage
@@ -42,6 +54,19 @@ EXIT_MEANINGS = {
 }
 # HTTP status & 0xFF, as gemini exits with the status of the failing API call.
 HTTP_EXITS = {144: 400, 145: 401, 147: 403, 148: 404, 173: 429, 244: 500, 246: 502, 247: 503}
+EDIT_TOOLS = ("write_file", "replace")
+# Tool error types meaning the edit was not allowed (not that it went wrong: a `replace`
+# whose old text is not found is the model's to fix, and gemini tells it so).
+REFUSALS = ("tool_not_registered", "policy_violation", "permission_denied", "path_not_in_workspace")
+# The same refusals as json mode prints them on stderr.
+_REFUSED_LINE = re.compile(
+    r"^Error executing tool (?P<tool>write_file|replace): (?P<why>(?:Tool \"\w+\" not found"
+    r"|Tool execution (?:denied by policy|blocked)|(?:Error: )?Path not in workspace).*)$",
+    re.MULTILINE,
+)
+APPROVAL_HINT = "it needs --approval-mode auto_edit (the agent's args must not override it)"
+OUTSIDE_HINT = "gemini writes inside its workspace (the working directory) only"
+OTHER_HINT = "gemini's own settings or policy refused it"
 _NOISE = re.compile(
     r"^(Warning: 256-color|Ripgrep is not available|\[STARTUP\]|\s+at |\s*}$|\s*status: )"
 )
@@ -123,6 +148,56 @@ def error_line(exit_code: int | None, error: dict[str, Any] | None, stderr: str)
     return f"gemini: {meaning} (exit {exit_code}): {message}"
 
 
+def _tool_calls(events: list[dict[str, Any]]) -> dict[str, tuple[str, str | None]]:
+    """tool_id -> (tool name, file it names) of the edit tool calls of stream-json output."""
+    calls: dict[str, tuple[str, str | None]] = {}
+    for event in events:
+        name = event.get("tool_name")
+        if event.get("type") == "tool_use" and name in EDIT_TOOLS:
+            parameters = event.get("parameters")
+            path = parameters.get("file_path") if isinstance(parameters, dict) else None
+            calls[str(event.get("tool_id"))] = (str(name), path if isinstance(path, str) else None)
+    return calls
+
+
+def stream_edits(events: list[dict[str, Any]], workdir: Path) -> tuple[list[str], list[str]]:
+    """Files the edit tools wrote, and the refused edits (`write_file hello.py: why`)."""
+    calls = _tool_calls(events)
+    written: list[str] = []
+    refusals: list[str] = []
+    for event in events:
+        call = calls.get(str(event.get("tool_id"))) if event.get("type") == "tool_result" else None
+        if call is None:
+            continue
+        name, path = call
+        where = workdir_path(path, workdir) if path else None
+        error = event.get("error")
+        if event.get("status") == "success" and where:
+            written.append(where)
+        elif isinstance(error, dict) and (kind := error.get("type")) in REFUSALS:
+            why = one_line(str(error.get("message") or kind), 160)
+            refusals.append(f"{name}{f' {where}' if where else ''}: {why}")
+    return unique(written), refusals
+
+
+def stderr_refusals(stderr: str) -> list[str]:
+    """The refused edits json mode prints on stderr (`write_file: Tool "write_file" not found`)."""
+    return unique(
+        f"{m.group('tool')}: {one_line(m.group('why'), 160)}"
+        for m in _REFUSED_LINE.finditer(stderr)
+    )
+
+
+def refusal_error(refusals: list[str]) -> str:
+    if any("not found" in why for why in refusals):
+        hint = APPROVAL_HINT
+    elif any("not in workspace" in why for why in refusals):
+        hint = OUTSIDE_HINT
+    else:
+        hint = OTHER_HINT
+    return refused("gemini", refusals, hint)
+
+
 class GeminiCli(CliDriver):
     name = "gemini_cli"
     program = "gemini"
@@ -130,12 +205,28 @@ class GeminiCli(CliDriver):
 
     def arguments(self, request: AgentRequest) -> list[str]:
         model = ["-m", request.agent.model] if request.agent.model else []
-        return ["-p", INSTRUCTION, "-o", "json", *model]
+        edits = ["--approval-mode", "auto_edit"] if request.writes else []
+        return ["-p", INSTRUCTION, "-o", "json", *edits, *model]
 
     def interpret(self, request: AgentRequest, run: ProcessOutcome) -> Outcome:
         document = load_object(run.stdout.strip())
         if document is None and json_lines(run.stdout):
-            return self._stream(run)
+            outcome = self._stream(run)
+            if request.writes:
+                written, refusals = stream_edits(json_lines(run.stdout), request.workdir)
+                outcome.edited_files = written
+                if refusals and outcome.status == "ok":
+                    outcome.status, outcome.error = "failed", refusal_error(refusals)
+            return outcome
+        outcome = self._json(document, run)
+        if request.writes and outcome.status == "ok":
+            refusals = stderr_refusals(run.stderr)
+            if refusals:
+                outcome.status, outcome.error = "failed", refusal_error(refusals)
+        return outcome
+
+    def _json(self, document: dict[str, Any] | None, run: ProcessOutcome) -> Outcome:
+        """`-o json` (or plain text, when a user's args switch the format)."""
         document = document or {}
         models = (document.get("stats") or {}).get("models") or {}
         parts = {

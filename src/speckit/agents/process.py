@@ -185,7 +185,11 @@ class _Exit:
 
 
 def _spawn(
-    argv: Sequence[str], with_stdin: bool, cwd: Path, env: Mapping[str, str]
+    argv: Sequence[str],
+    with_stdin: bool,
+    cwd: Path,
+    env: Mapping[str, str],
+    merge_stderr: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start the tool in a new session and register its group in the same synchronous step,
     so a cancel or a signal handled by the loop always finds it (and so does the watchdog)."""
@@ -193,7 +197,7 @@ def _spawn(
         list(argv),
         stdin=subprocess.PIPE if with_stdin else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
         cwd=cwd,
         env=dict(env),
         start_new_session=True,
@@ -239,37 +243,45 @@ async def run_process(
     timeout: float,
     stdout_path: Path,
     cap: int = MEMORY_CAP,
+    merge_stderr: bool = False,
 ) -> ProcessOutcome:
     """Run `argv` (never through a shell) with a hard time box.
 
+    `merge_stderr` sends stderr down the stdout pipe, so `stdout_path` holds both
+    interleaved as printed (a test log) and no `.stderr` file is written.
     Raises FileNotFoundError / PermissionError when the program cannot be
     started; re-raises CancelledError after killing the process group.
     """
     stdout_path.parent.mkdir(parents=True, exist_ok=True)
     loop = asyncio.get_running_loop()
-    proc = _spawn(argv, stdin_text is not None, cwd, env)
+    proc = _spawn(argv, stdin_text is not None, cwd, env, merge_stderr)
     parts: list[_Feed | _Capture | _Exit] = []
+    err: _Capture | None = None
     try:
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None and (merge_stderr or proc.stderr is not None)
         out = _Capture(loop, proc.stdout, stdout_path, cap)
         parts.append(out)
-        err = _Capture(loop, proc.stderr, None, STDERR_CAP)
-        parts.append(err)
+        readers = [out.done]
+        if proc.stderr is not None:
+            err = _Capture(loop, proc.stderr, None, STDERR_CAP)
+            parts.append(err)
+            readers.append(err.done)
         exited = _Exit(loop, proc)
         parts.append(exited)
         if proc.stdin is not None:
             parts.append(_Feed(loop, proc.stdin, (stdin_text or "").encode("utf-8")))
-        timed_out = await _supervise(proc, exited, [out.done, err.done], timeout)
+        timed_out = await _supervise(proc, exited, readers, timeout)
     finally:
         for part in parts:
             part.close()
         _reap(proc)
-    if err.kept:
-        stderr_file(stdout_path).write_bytes(bytes(err.kept))
+    err_kept = bytes(err.kept) if err is not None else b""
+    if err_kept:
+        stderr_file(stdout_path).write_bytes(err_kept)
     return ProcessOutcome(
         exit_code=proc.returncode,
         stdout=_decode(bytes(out.kept)),
-        stderr=_decode(bytes(err.kept)),
+        stderr=_decode(err_kept),
         timed_out=timed_out,
         truncated=out.truncated,
         stdout_bytes=out.total,

@@ -27,6 +27,14 @@ class AgentRequest:
     schema: dict[str, Any] | None = None
     writes: bool = False
     env: Mapping[str, str] | None = None  # this run's overrides only (see agents.env)
+    # The workspace root, when `workdir` is elsewhere (an implementer's git worktree): relative
+    # `script` and `command` paths of the agent's config are found there. None: `workdir`.
+    root: Path | None = None
+
+    @property
+    def config_root(self) -> Path:
+        """Where the agent's relative config paths (script, command) are found."""
+        return self.root or self.workdir
 
     @property
     def expects_json(self) -> bool:

@@ -68,6 +68,11 @@ class AgentResult(BaseModel):
     cost_source: CostSource = "unknown"
     error: str | None = None
     raw_output_path: str | None = None
+    # Files the tool reported it wrote or edited, relative to the request's workdir (absolute
+    # when outside it), in the order reported. None: the tool's output does not say (claude and
+    # gemini json mode, a `command` agent) or the request did not write. Evidence only: what a
+    # candidate changed is read from its worktree, which also sees edits made through a shell.
+    edited_files: list[str] | None = None
 
     @property
     def succeeded(self) -> bool:

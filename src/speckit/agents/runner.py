@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from speckit import interrupts
 from speckit.agents.base import driver_bug, simple_result
@@ -39,6 +39,7 @@ __all__ = [
     "ProgressCallback",
     "is_available",
     "run_agent",
+    "run_cancellable",
     "run_stage_agents",
     "run_stage_agents_sync",
 ]
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 CANCEL_POLL_S = 0.05
 ProgressCallback = Callable[[str, str, AgentResult | None], None]
 AggregatorFactory = Callable[[list[AgentResult]], AgentRequest | None]
+T = TypeVar("T")
 
 
 def is_available(agent: AgentConfig, workdir: Path | None = None) -> tuple[bool, str]:
@@ -135,10 +137,25 @@ def run_stage_agents_sync(
     Setting `cancel` (from any thread, e.g. a UI) stops the run within ~50 ms:
     every agent's process group is killed and `Cancelled` (exit 130) is raised.
     """
+    return run_cancellable(run_stage_agents(proposers, make_aggregator, on_progress), cancel)
+
+
+def run_cancellable(
+    work: Coroutine[Any, Any, T],
+    cancel: threading.Event | None = None,
+    *,
+    stopped: str = "the agents",
+) -> T:
+    """Run `work` in a fresh event loop, stoppable the way a stage's agents are.
+
+    One implementation for every synchronous caller that runs process groups through
+    `process.run_process` (the agents, implement's test runs): Ctrl-C, SIGTERM or SIGHUP
+    kill every live group, then raise KeyboardInterrupt; setting `cancel` (from any
+    thread) cancels `work` within ~50 ms, kills every group and raises `Cancelled`
+    ("cancelled: <stopped> were stopped", exit 130).
+    """
     try:
-        return asyncio.run(
-            _watched(run_stage_agents(proposers, make_aggregator, on_progress), cancel)
-        )
+        return asyncio.run(_watched(work, cancel, stopped))
     except _Interrupted as exc:
         raise KeyboardInterrupt(str(exc)) from None
     except KeyboardInterrupt:
@@ -153,9 +170,7 @@ class _Interrupted(Exception):
 SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
-async def _watched(
-    work: Coroutine[Any, Any, list[AgentResult]], cancel: threading.Event | None
-) -> list[AgentResult]:
+async def _watched(work: Coroutine[Any, Any, T], cancel: threading.Event | None, stopped: str) -> T:
     task = asyncio.ensure_future(work)
     with _signals_stop(task) as received:
         early = interrupts.pending()  # came earlier, and its KeyboardInterrupt got lost
@@ -173,14 +188,14 @@ async def _watched(
             kill_all_groups()
             if received:
                 raise _Interrupted(f"signal {received[0]}") from None
-            raise Cancelled("cancelled: the agents were stopped") from None
+            raise Cancelled(f"cancelled: {stopped} were stopped") from None
     if received:  # the signal came as the run was ending: still an interruption
         raise _Interrupted(f"signal {received[0]}")
     return results
 
 
 @contextlib.contextmanager
-def _signals_stop(task: asyncio.Future[list[AgentResult]]) -> Iterator[list[int]]:
+def _signals_stop(task: asyncio.Future[Any]) -> Iterator[list[int]]:
     """While inside, SIGINT/SIGTERM/SIGHUP kill every agent group, then cancel `task`.
 
     Only the main thread can take signals (a TUI worker thread cannot); there the

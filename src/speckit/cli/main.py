@@ -37,6 +37,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "telemetry": LazyCommand("speckit.cli.telemetry_cmd:telemetry", "Validate and sum telemetry."),
     "tui": LazyCommand("speckit.cli.tui_cmd:tui", "Terminal UI: SPECs, live runs, slash commands."),
     "agents": LazyCommand("speckit.cli.agents_cmd:agents", "List agents; check which can run."),
+    "worktrees": LazyCommand("speckit.cli.worktrees_cmd:worktrees", "Implement's git worktrees."),
     # Each later command group adds its one line here.
 }
 

@@ -46,3 +46,32 @@ def status(ctx: click.Context, spec: str | None, as_json: bool) -> None:
         click.echo("\n".join("\t".join(cells) for cells in table.rows))
     for note in table.notes:
         click.echo(note)
+    if spec_id is not None and rows and rows[0].candidates:
+        _print_candidates(rows[0].candidates)
+
+
+def _print_candidates(candidates: list[dict[str, object]]) -> None:
+    """The newest implement run's candidates: who changed what, tests, the winner."""
+    from pydantic import ValidationError
+
+    from speckit.consensus.models import CandidateSummary
+
+    try:
+        parsed = [CandidateSummary.model_validate(c) for c in candidates]
+    except ValidationError:
+        click.echo("implement candidates: unreadable in the newest synthesis")
+        return
+    click.echo("implement candidates (newest run):")
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        from speckit.views import candidate_table
+
+        Console().print(candidate_table(parsed))
+        return
+    for c in parsed:
+        tests = c.tests.summary if c.tests is not None else "not tested"
+        winner = "\twinner" if c.winner else ""
+        click.echo(
+            f"{c.agent}\t{c.status}\t{len(c.files)} files\t+{c.added}/-{c.removed}\t{tests}{winner}"
+        )

@@ -42,12 +42,34 @@ def print_stage_run(run: StageRun, root: Path) -> None:
     """The verdict: status, agents with tokens/latency/cost, conflicts, missing agents, paths."""
     from rich.text import Text
 
-    from speckit.views import agent_table, badge, left_out_label, output_console, relative
+    from speckit.views import (
+        agent_table,
+        badge,
+        candidate_table,
+        left_out_label,
+        output_console,
+        relative,
+    )
 
     console = output_console()
     synthesis = run.synthesis
     console.print(Text.assemble((run.stage, "bold"), f" {run.spec_id}: ", badge(run.status)))
     console.print(agent_table(run.results, {a.agent: a.status for a in synthesis.agents}))
+    if synthesis.candidates:
+        console.print(candidate_table(synthesis.candidates))
+        if synthesis.winner_reasons:
+            console.print(f"chosen:   {'; '.join(synthesis.winner_reasons)}", markup=False)
+        if synthesis.applied and synthesis.applied.startswith("speckit/"):
+            console.print(
+                f"branch:   the winner is on {synthesis.applied}; merge it with: "
+                f"git merge {synthesis.applied}",
+                markup=False,
+            )
+        elif synthesis.applied:
+            console.print(f"applied:  commit {synthesis.applied[:12]}", markup=False)
+    if synthesis.tests is not None:
+        mark = "✔ passed" if synthesis.tests.green else "✖ FAILED"
+        console.print(f"tests:    {mark}: {synthesis.tests.summary}", markup=False)
     if synthesis.decision:
         console.print(f"decision: {synthesis.decision}", markup=False)
     for conflict in synthesis.conflicts:

@@ -7,7 +7,7 @@ metrics files are built from the same objects. The rules that fill them are in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -104,6 +104,43 @@ class ArbiterBlock(BaseModel):
     cost_source: str = "unknown"
 
 
+class TestsSummary(BaseModel):
+    """One run of `[implement] test_command`: what the runner printed, in counts."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
+
+    command: list[str] = Field(default_factory=list)
+    exit_code: int | None = None
+    green: bool = False
+    timed_out: bool = False
+    duration_s: float = 0.0
+    passed: int | None = None
+    failed: int | None = None  # failures and errors together
+    failing: list[str] = Field(default_factory=list)
+    summary: str = ""
+    log: str | None = None  # evidence path, relative to the evidence root
+
+
+class CandidateSummary(BaseModel):
+    """One implementer's candidate: what it changed, how its tests went, why it lost or won."""
+
+    agent: str
+    status: str  # ok | failed | empty | rejected | untested
+    reason: str | None = None
+    branch: str = ""
+    files: list[str] = Field(default_factory=list)
+    added: int = 0
+    removed: int = 0
+    problems: list[str] = Field(default_factory=list)
+    tests: TestsSummary | None = None
+    patch: str | None = None  # evidence path, relative to the evidence root
+    winner: bool = False
+
+    @property
+    def passes(self) -> bool:
+        return self.status == "ok" and (self.tests is None or self.tests.green)
+
+
 class HumanOverride(BaseModel):
     verdict: Status
     previous_status: str
@@ -142,6 +179,14 @@ class Synthesis(BaseModel):
     arbiter_override: bool = False
     override: HumanOverride | None = None
     notes: list[str] = Field(default_factory=list)
+    # implement with implementers: the candidates, the winner's agent and how it was chosen;
+    # validate with a test command: the tests run on the applied tree (also in telemetry)
+    candidates: list[CandidateSummary] = Field(default_factory=list)
+    winner: str | None = None
+    winner_reasons: list[str] = Field(default_factory=list)
+    base_tests: TestsSummary | None = None
+    tests: TestsSummary | None = None
+    applied: str | None = None  # the commit or branch the winner was put on
 
     @property
     def effective_status(self) -> Status:

@@ -196,6 +196,18 @@ def _loop(
         outcome.runs.append(run)
         if opts.on_result:
             opts.on_result(run)
+        if _implement_retry(run, opts):  # no candidate passed: try again, told what failed
+            if retries_left == 0:
+                raise _Halt(
+                    stage,
+                    "implement is degraded and no retries are left: "
+                    + "; ".join(run.synthesis.reasons[:3]),
+                    ExitCode.DEGRADED,
+                    run.files,
+                )
+            retries_left -= 1
+            attempt += 1
+            continue
         _gate(run, opts)
         if stage != "validate" and _decision(run) == REJECT:
             raise _Halt(
@@ -214,6 +226,17 @@ def _loop(
             index = stages.index("implement")
             continue
         index += 1
+
+
+def _implement_retry(run: StageRun, opts: AutoOptions) -> bool:
+    """A degraded implement that coded in worktrees is retried (with its failure in the
+    prompt), sharing `[pipeline].validate_retries` with validate's rejects."""
+    return (
+        run.stage == "implement"
+        and run.status == "degraded"
+        and bool(run.synthesis.candidates)
+        and not opts.allow_degraded
+    )
 
 
 def _reasons(run: StageRun) -> str:

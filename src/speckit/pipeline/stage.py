@@ -133,6 +133,8 @@ def _request(
     raw_dir: Path,
     prefix: str,
     env: Mapping[str, str],
+    workdir: Path | None = None,
+    writes: bool | None = None,
 ) -> AgentRequest:
     from speckit.agents.runner import AgentRequest
     from speckit.answers.schemas import stage_schema
@@ -140,12 +142,13 @@ def _request(
     return AgentRequest(
         agent=agent,
         prompt=prompt,
-        workdir=workspace.root,
+        workdir=workdir or workspace.root,
         raw_output_path=raw_dir / f"{prefix}_{agent.name}_raw.txt",
         stage=stage,
         schema=stage_schema(stage),
-        writes=stage in WRITING_STAGES,
+        writes=stage in WRITING_STAGES if writes is None else writes,
         env=env,
+        root=workspace.root,
     )
 
 
@@ -181,6 +184,10 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     config = workspace.config
     agents = _stage_agents(workspace, stage)
     telemetry_on = telemetry_enabled(config.telemetry.enabled, opts.environment())  # fail early
+    if stage in ("implement", "validate") and config.implement.test_command:
+        from speckit.implement.testrun import check_test_command
+
+        check_test_command(config.implement.test_command, workspace.root, opts.environment())
     timestamp = utc_timestamp()
     session_id = new_session_id(timestamp)
     opts.check_cancelled("before the guardrail")
@@ -193,9 +200,7 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     clear_stale_claims(workspace.evidence_root, spec_id, stage)  # we hold the stage lock
     key = reserve_run(workspace.evidence_root, spec_id, stage, timestamp, session_id)
     try:
-        results, synthesis = _consult(
-            workspace, spec_id, stage, agents, f"{command_name(stage)}_{key}", opts
-        )
+        results, synthesis = _consult(workspace, spec_id, stage, agents, key, opts)
         bundle = write_bundle(
             workspace.evidence_root,
             spec_id,
@@ -239,22 +244,55 @@ def _consult(
     spec_id: str,
     stage: Stage,
     agents: list[AgentConfig],
-    prefix: str,
+    key: str,
     opts: StageOptions,
 ) -> tuple[list[AgentResult], Synthesis]:
-    """Proposers in parallel, then the aggregator, then the verdict (and the arbiter)."""
+    """Proposers in parallel, then the aggregator, then the verdict (and the arbiter).
+
+    implement with implementers codes in worktrees instead (`pipeline.implement`); validate
+    with a test command runs it first and judges its result with the agents' votes."""
     from speckit.agents.runner import run_stage_agents_sync
     from speckit.prompts.context import build_context
     from speckit.prompts.render import render_prompt
 
+    prefix = f"{command_name(stage)}_{key}"
     raw_dir = workspace.evidence_root / "consensus" / spec_id
     context = build_context(workspace, spec_id)
+    evidence = ""
+    tests = None
+    if stage == "validate" and workspace.config.implement.test_command:
+        from speckit.pipeline.validate_tests import evidence_text, validate_tests
 
-    def request_for(agent: AgentConfig, proposals: list[AgentResult] | None = None) -> AgentRequest:
+        tests = validate_tests(workspace, spec_id, key, opts)
+        evidence = evidence_text(workspace, spec_id, tests)
+
+    def request_for(
+        agent: AgentConfig,
+        proposals: list[AgentResult] | None = None,
+        *,
+        workdir: Path | None = None,
+        writes: bool | None = None,
+        role: str | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> AgentRequest:
         prompt = render_prompt(
-            workspace, spec_id, stage, agent, proposals=proposals, context=context
+            workspace,
+            spec_id,
+            stage,
+            agent,
+            role=role,
+            proposals=proposals,
+            context=context,
+            extra={"EVIDENCE": evidence, **(extra or {})},
         ).text
-        return _request(workspace, agent, prompt, stage, raw_dir, prefix, opts.env)
+        return _request(workspace, agent, prompt, stage, raw_dir, prefix, opts.env, workdir, writes)
+
+    if stage == "implement":
+        from speckit.pipeline.implement import consult_implement, uses_worktrees
+
+        if uses_worktrees(agents):
+            _prewarm((*AFTER_AGENTS, *opts.prewarm))
+            return consult_implement(workspace, spec_id, agents, key, request_for, opts)
 
     aggregator = next((a for a in agents if a.role == "aggregator"), None)
     proposers = [request_for(a) for a in agents if a.role != "aggregator"]
@@ -286,6 +324,10 @@ def _consult(
             workspace, spec_id, stage, synthesis, results, raw_dir, prefix, context, opts
         )
         results = [*results, ruling]  # its answer, tokens and cost are evidence too
+    if tests is not None:  # last: no vote and no ruling turns red tests into an approve
+        from speckit.pipeline.validate_tests import judge_with_tests
+
+        judge_with_tests(synthesis, tests)
     return results, synthesis
 
 

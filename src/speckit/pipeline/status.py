@@ -39,6 +39,8 @@ class SpecStatus:
     resume: str | None = None
     missing_documents: list[str] = field(default_factory=list)
     evidence_bytes: int = 0
+    # the newest implement run's candidates (only when one SPEC is asked for: a file read)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         # Hand-written: dataclasses.asdict deep-copies and costs ~100 ms on 1,000 SPECs.
@@ -100,7 +102,22 @@ def collect_status(workspace: Workspace, spec_id: str | None = None) -> list[Spe
                     result[spec].halt_reason = "interrupted (process gone)"
                     result[spec].resume = f"speckit auto {spec}"
     connection.close()
+    if spec_id is not None and spec_id in result:
+        result[spec_id].candidates = latest_candidates(workspace, spec_id)
     return list(result.values())
+
+
+def latest_candidates(workspace: Workspace, spec_id: str) -> list[dict[str, Any]]:
+    """The candidates of the SPEC's newest implement run ([] when it coded in no worktree)."""
+    from speckit.errors import SpeckitError
+    from speckit.evidence.bundle import latest_synthesis
+
+    try:
+        found = latest_synthesis(workspace.evidence_root, spec_id, "implement")
+    except SpeckitError:
+        return []
+    candidates = found[1].get("candidates") if found is not None else None
+    return [c for c in candidates if isinstance(c, dict)] if isinstance(candidates, list) else []
 
 
 def stage_cell(state: StageState | None) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from string import Template
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
     from speckit.workspace import Workspace
 
 MAX_PROPOSAL_CHARS = 40_000
+TEMPLATES = {
+    "aggregator": "aggregator.md",
+    "arbiter": "arbiter.md",
+    "implementer": "implementer.md",  # implement only: codes in its worktree
+    "reviewer": "reviewer.md",  # implement's aggregator, once candidates exist
+}
 
 
 @dataclass(frozen=True)
@@ -67,15 +74,19 @@ def render_prompt(
     proposals: list[AgentResult] | None = None,
     conflicts: list[str] | None = None,
     context: str | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> RenderedPrompt:
-    """The full prompt for `agent` in `stage`; `role` defaults to the agent's configured role."""
+    """The full prompt for `agent` in `stage`; `role` defaults to the agent's configured role.
+
+    `extra` fills a template's own blanks: an implementer's `RETRY` and `TEST_COMMAND`, the
+    reviewer's `CANDIDATES`, and `EVIDENCE` (measured facts, e.g. validate's test run)."""
     from speckit.answers.schemas import REQUIRED_FIELD, arbiter_schema, stage_schema
     from speckit.prompts.context import build_context
 
     chosen_role = role or agent.role
-    template_name = {"aggregator": "aggregator.md", "arbiter": "arbiter.md"}.get(
-        chosen_role, "proposer.md"
-    )
+    if chosen_role == "implementer" and stage != "implement":
+        chosen_role = "proposer"  # one roster serves every stage: elsewhere it proposes
+    template_name = TEMPLATES.get(chosen_role, "proposer.md")
     version = prompt_version(stage)
     schema = arbiter_schema(stage) if chosen_role == "arbiter" else stage_schema(stage)
     values = {
@@ -90,6 +101,11 @@ def render_prompt(
         "CONTEXT": context if context is not None else build_context(workspace, spec_id),
         "PROPOSALS": format_proposals(proposals or []),
         "CONFLICTS": "\n".join(f"- {c}" for c in conflicts or []) or "- (none listed)",
+        "RETRY": "",
+        "TEST_COMMAND": "",
+        "CANDIDATES": "(no candidates)",
+        "EVIDENCE": "",
+        **(extra or {}),
     }
     text = Template(read_data_text("prompts", template_name)).substitute(values)
     return RenderedPrompt(text=text, version=version, role=chosen_role)

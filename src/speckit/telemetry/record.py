@@ -14,7 +14,7 @@ from speckit.telemetry.rules import GUARDRAIL_V2
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
-    from speckit.consensus.models import AgentSummary, HumanOverride, Synthesis
+    from speckit.consensus.models import AgentSummary, HumanOverride, Synthesis, TestsSummary
 
 SCHEMA_VERSION = "2.0"
 GUARDRAIL_KEYS = tuple(GUARDRAIL_V2)  # the flat guardrail block, as the validator checks it
@@ -138,18 +138,35 @@ def _policy_calls(policy: dict[str, Any], checks: Any) -> dict[str, Any]:
     }
 
 
-def quality_metrics(guardrail: dict[str, Any] | None) -> dict[str, Any]:
-    """Measured checks only: the guardrail checks that passed and failed (skipped ones are
-    neither), or null when no guardrail ran. Counting valid answers here would pass a
-    tally for a measurement; completeness and review scores are not measured (null)."""
-    checks = guardrail.get("checks") if guardrail else None
-    statuses = [c.get("status") for c in checks if isinstance(c, dict)] if checks else None
+def quality_metrics(
+    guardrail: dict[str, Any] | None, tests: TestsSummary | None = None
+) -> dict[str, Any]:
+    """Measured checks only. With a test run (validate's, or implement's winner), its real
+    passed and failed counts (null when the runner printed none); else the guardrail checks
+    that passed and failed (skipped ones are neither), or null when no guardrail ran.
+    Counting valid answers here would pass a tally for a measurement; completeness and
+    review scores are not measured (null)."""
+    if tests is not None:
+        passed, failed = tests.passed, tests.failed
+    else:
+        checks = guardrail.get("checks") if guardrail else None
+        statuses = [c.get("status") for c in checks if isinstance(c, dict)] if checks else None
+        passed = statuses.count("passed") if statuses is not None else None
+        failed = statuses.count("failed") if statuses is not None else None
     return {
-        "automated_checks_passed": statuses.count("passed") if statuses is not None else None,
-        "automated_checks_failed": statuses.count("failed") if statuses is not None else None,
+        "automated_checks_passed": passed,
+        "automated_checks_failed": failed,
         "human_review_score": None,
         "completeness_score": None,
     }
+
+
+def measured_tests(synthesis: Synthesis) -> TestsSummary | None:
+    """The test run a stage's quality is measured by: validate's, or implement's winner's."""
+    if synthesis.tests is not None:
+        return synthesis.tests
+    winner = next((c for c in synthesis.candidates if c.winner), None)
+    return winner.tests if winner is not None else None
 
 
 def stage_record(
@@ -187,7 +204,7 @@ def stage_record(
             "total_latency_ms": _sum([a["latency_ms"] for a in agents]),
             "total_cost_usd": _sum([a["cost_usd"] for a in agents]),
         },
-        "quality_metrics": quality_metrics(guardrail),
+        "quality_metrics": quality_metrics(guardrail, measured_tests(synthesis)),
         "guardrail": guardrail_block(guardrail),
         "consensusStatus": synthesis.status,
         "consensusSummary": summary,

@@ -179,6 +179,13 @@ class RunCell(Vertical):
         self._show(head, head.plain)
         table = views.agent_table(run.results, {a.agent: a.status for a in run.synthesis.agents})
         self._show(table)
+        if run.synthesis.candidates:  # implement in worktrees: what each candidate did
+            self._show(views.candidate_table(run.synthesis.candidates))
+            chosen = "chosen: " + "; ".join(run.synthesis.winner_reasons)
+            self._show(Text(chosen), chosen)
+        if run.synthesis.tests is not None:
+            tested = f"tests: {run.synthesis.tests.summary}"
+            self._show(Text(tested, style="green" if run.synthesis.tests.green else "red"), tested)
         for title, items, style in (
             ("conflicts", list(run.synthesis.conflicts), "red"),
             ("agreements", render.agreement_items(run), "green"),
