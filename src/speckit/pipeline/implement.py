@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from speckit.agents.request import AgentRequest
     from speckit.agents.result import AgentResult
     from speckit.config import AgentConfig, ImplementConfig
-    from speckit.consensus.models import CandidateSummary, Synthesis, TestsSummary
+    from speckit.consensus.models import CandidateSummary, MissingAgent, Synthesis, TestsSummary
     from speckit.implement.candidates import CandidateChange
     from speckit.implement.testrun import TestRun
     from speckit.implement.worktrees import TreeSnapshot, Worktree
@@ -167,8 +167,11 @@ def _consult(
         changes = {a.name: _capture(run, a.name, by_agent[a.name]) for a in implementers}
         candidates = _candidates(run, implementers, by_agent, changes)
         _test_candidates(run, candidates, config, opts)
-    finally:
-        base = base_tests.join() if base_tests is not None else None
+    except BaseException:  # cancelled, a signal, an agent in the main tree: stop the base run too
+        if base_tests is not None:
+            base_tests.stop()
+        raise
+    base = base_tests.join() if base_tests is not None else None
     results = list(results)
     pick = None
     if reviewer is not None:
@@ -336,22 +339,21 @@ class _BaseTests:
             self.error = exc
 
     def join(self) -> TestsSummary | None:
-        from speckit.agents.process import kill_all_groups
-
-        if self.thread.is_alive() and not _waiting_is_wanted():
-            kill_all_groups()
+        """The base run's result, once it ends (it has its own `test_timeout`)."""
         self.thread.join()
         if self.error is not None or self.result is None:
             logger.info("implement: the base test run did not finish: %s", self.error)
             return None
         return tests_summary(self.result, self.run.workspace.evidence_root)
 
+    def stop(self) -> None:
+        """The run is ending early: kill every test and agent group still alive (the agents'
+        are gone already on this path), so the thread ends before the worktrees go."""
+        from speckit.agents.process import kill_all_groups
 
-def _waiting_is_wanted() -> bool:
-    """Inside a `finally` on the way out of an interrupt, the base run is killed, not awaited."""
-    import sys
-
-    return sys.exc_info()[0] is None
+        if self.thread.is_alive():
+            kill_all_groups()
+        self.thread.join()
 
 
 def _review(
@@ -463,7 +465,7 @@ def _verdict(
     return synthesis
 
 
-def _candidate_missing(candidates: list[CandidateSummary]) -> list:  # type: ignore[type-arg]
+def _candidate_missing(candidates: list[CandidateSummary]) -> list[MissingAgent]:
     from speckit.consensus.models import MissingAgent
 
     return [
