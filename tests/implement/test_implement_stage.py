@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 from tests.conftest import run_speckit
-from tests.implement.conftest import BROKEN, RIGHT, WRONG, Project, implementer, reviewer
+from tests.implement.conftest import (
+    BROKEN,
+    RIGHT,
+    TEST_COMMAND,
+    WRONG,
+    Project,
+    implementer,
+    reviewer,
+)
 
 
 def test_the_tests_pick_the_right_candidate_and_it_becomes_one_commit(project: Project) -> None:
@@ -148,6 +156,7 @@ def test_in_other_stages_an_implementer_answers_as_a_proposer(project: Project) 
         "prompts", "show", "implement", project.spec_id, "--agent", "claude", cwd=project.root
     )
     assert "your own copy of the repository" in implement.stdout
+    assert "Test command: `" + " ".join(TEST_COMMAND) + "`" in implement.stdout
 
 
 def test_validate_rejects_red_tests_whatever_the_votes(project: Project) -> None:

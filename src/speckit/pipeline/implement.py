@@ -154,7 +154,7 @@ def _consult(
             workdir=run.workdir(run.trees[agent.name]),
             writes=True,
             role="implementer",
-            extra={"RETRY": retry, "TEST_COMMAND": _shown(config.test_command)},
+            extra={"RETRY": retry},
         )
         for agent in implementers
     ]
@@ -181,12 +181,6 @@ def _consult(
     synthesis = _verdict(run, agents, results, candidates, pick, base)
     _apply(run, synthesis, candidates, config)
     return results, synthesis
-
-
-def _shown(argv: list[str]) -> str:
-    import shlex
-
-    return shlex.join(argv) if argv else "(none: no [implement] test_command is set)"
 
 
 def _check_main_tree(run: _Run) -> None:

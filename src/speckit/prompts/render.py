@@ -65,6 +65,14 @@ def format_proposals(results: list[AgentResult]) -> str:
     return "\n\n".join(blocks) if blocks else "(no proposals)"
 
 
+def shown_test_command(workspace: Workspace) -> str:
+    """`[implement] test_command` as a person would type it, for the implementers' prompt."""
+    import shlex
+
+    argv = workspace.config.implement.test_command
+    return shlex.join(argv) if argv else "(none: no [implement] test_command is set)"
+
+
 def render_prompt(
     workspace: Workspace,
     spec_id: str,
@@ -102,7 +110,7 @@ def render_prompt(
         "PROPOSALS": format_proposals(proposals or []),
         "CONFLICTS": "\n".join(f"- {c}" for c in conflicts or []) or "- (none listed)",
         "RETRY": "",
-        "TEST_COMMAND": "",
+        "TEST_COMMAND": shown_test_command(workspace),
         "CANDIDATES": "(no candidates)",
         "EVIDENCE": "",
         **(extra or {}),
