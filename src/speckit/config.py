@@ -137,6 +137,12 @@ class TelemetryConfig(_Strict):
     enabled: bool = True
 
 
+class CacheConfig(_Strict):
+    """The answer cache (`.speckit/cache/`): an identical earlier valid call is reused."""
+
+    enabled: bool = True
+
+
 class HttpCheck(_Strict):
     name: str
     method: str = "GET"
@@ -192,6 +198,7 @@ class Config(_Strict):
     implement: ImplementConfig = Field(default_factory=ImplementConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
 
     @model_validator(mode="after")

@@ -11,7 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 AgentStatus = Literal["ok", "failed", "timeout", "invalid", "missing", "cancelled"]
-CostSource = Literal["reported", "priced", "local", "unknown"]
+# "cached": served from the answer cache (`agents.cache`), no tool ran and nothing was spent.
+CostSource = Literal["reported", "priced", "local", "unknown", "cached"]
 
 
 class Usage(BaseModel):
@@ -73,6 +74,12 @@ class AgentResult(BaseModel):
     # gemini json mode, a `command` agent) or the request did not write. Evidence only: what a
     # candidate changed is read from its worktree, which also sees edits made through a shell.
     edited_files: list[str] | None = None
+    # Served from the answer cache: the origin call's raw output (relative to the workspace),
+    # which names its run. Such a result spent nothing (usage 0, cost 0, cost_source
+    # "cached"); the origin call's usage and cost stay here for information.
+    cached_from: str | None = None
+    cached_usage: Usage | None = None
+    saved_usd: float | None = None  # what the origin call cost: the money this reuse saved
 
     @property
     def succeeded(self) -> bool:

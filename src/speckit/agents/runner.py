@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from speckit import interrupts
 from speckit.agents.base import driver_bug, simple_result
+from speckit.agents.cache import slot_for
 from speckit.agents.process import kill_all_groups
 from speckit.agents.registry import get_driver
 from speckit.agents.request import AgentRequest
@@ -57,15 +58,25 @@ def is_available(agent: AgentConfig, workdir: Path | None = None) -> tuple[bool,
 
 
 async def run_agent(request: AgentRequest) -> AgentResult:
-    """Run one agent; every outcome (even a driver bug) is an `AgentResult`."""
+    """Run one agent; every outcome (even a driver bug) is an `AgentResult`.
+
+    With `request.cache_dir`, an identical earlier valid answer is reused without starting
+    anything, and a new valid answer is kept for next time (`agents.cache`)."""
     started = time.monotonic()
     _log_start(request)
-    try:
-        result = await get_driver(request.agent.driver).run(request)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # a driver bug must not sink the whole stage
-        result = driver_bug(request, exc)
+    slot = slot_for(request)  # None: this call is not cached (see `agents.cache`)
+    cached = slot.lookup(request) if slot is not None else None
+    if cached is not None:
+        result = cached
+    else:
+        try:
+            result = await get_driver(request.agent.driver).run(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a driver bug must not sink the whole stage
+            result = driver_bug(request, exc)
+        if slot is not None:
+            slot.store(request, result)  # valid answers only
     result.latency_ms = int((time.monotonic() - started) * 1000)
     _log_end(result)
     return result
@@ -79,6 +90,8 @@ def _log_start(request: AgentRequest) -> None:
 def _log_end(result: AgentResult) -> None:
     why = f": {result.error}" if result.error else ""  # masked by the driver already
     who = f"{result.agent} ({result.driver}, {result.role})"
+    if result.cached_from is not None:
+        why = f" (cached, from {result.cached_from})"
     logger.info("%s %s in %d ms%s", who, result.status, result.latency_ms, why)
 
 

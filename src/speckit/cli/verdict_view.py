@@ -34,7 +34,8 @@ class ProgressPrinter:
             # runs while agents are cancelled, and rich is imported by a prewarm thread
             reason = f": {result.error}" if result.error else ""
             mark, word = ("•", "answered") if result.succeeded else ("✖", result.status)
-            click.echo(f"  {mark} {agent} {word} in {seconds:.1f}s{reason}", err=True)
+            cached = " (cached)" if result.cached_from is not None else ""
+            click.echo(f"  {mark} {agent} {word} in {seconds:.1f}s{cached}{reason}", err=True)
         sys.stderr.flush()
 
 

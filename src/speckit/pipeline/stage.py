@@ -66,6 +66,13 @@ class StageOptions:
     prewarm: tuple[str, ...] = ()  # modules the caller needs afterwards (e.g. rich)
     cancel: threading.Event | None = None  # set from any thread to stop the run (exit 130)
     commit: bool | None = None  # commit the run's documents and evidence; None: [pipeline].commit
+    cache: bool = True  # reuse identical earlier answers (`--no-cache`: False); [cache] enabled
+
+    def cache_dir(self, workspace: Workspace) -> Path | None:
+        """The answer cache's folder for this run's agents, or None when it is off."""
+        if not (self.cache and workspace.config.cache.enabled):
+            return None
+        return workspace.cache_dir / "cache"
 
     def environment(self) -> dict[str, str]:
         """What speckit itself reads (guardrail and telemetry switches): inherited < overrides."""
@@ -285,7 +292,11 @@ def _consult(
             context=context,
             extra={"EVIDENCE": evidence, **(extra or {})},
         ).text
-        return _request(workspace, agent, prompt, stage, raw_dir, prefix, opts.env, workdir, writes)
+        request = _request(
+            workspace, agent, prompt, stage, raw_dir, prefix, opts.env, workdir, writes
+        )
+        request.cache_dir = opts.cache_dir(workspace)  # None: --no-cache or [cache] off
+        return request
 
     if stage == "implement":
         from speckit.pipeline.implement import consult_implement, uses_worktrees
@@ -434,6 +445,7 @@ def _arbitrate(
         context=context,
     ).text
     request = _request(workspace, arbiter, prompt, stage, raw_dir, f"{prefix}_arbiter", opts.env)
+    request.cache_dir = opts.cache_dir(workspace)
     request.schema = arbiter_schema(stage)  # its ruling's keys, which the stage schema lacks
     opts.check_cancelled("before the arbiter")
     ruling = run_stage_agents_sync([request], None, opts.on_progress, opts.cancel)[0]

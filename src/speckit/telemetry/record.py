@@ -37,7 +37,8 @@ def agent_entry(
         "completion_tokens": usage.output_tokens if usage else None,
         "reasoning_tokens": usage.reasoning_tokens if usage else None,
         "total_tokens": usage.total_tokens if usage else None,
-        "cache_hit": None if cache_read is None else cache_read > 0,
+        # the answer cache (`agents.cache`); a provider's prompt cache is cache_read_tokens
+        "cache_hit": result.cached_from is not None if result else None,
         "cost_usd": result.cost_usd if result else None,
         "status": summary.status,
         "error": summary.reason if not summary.valid else None,
@@ -48,6 +49,8 @@ def agent_entry(
         "cache_read_tokens": cache_read,
         "cache_write_tokens": usage.cache_write_tokens if usage else None,
         "exit_code": result.exit_code if result else None,
+        "cached_from": result.cached_from if result else None,  # the origin call's raw output
+        "saved_usd": result.saved_usd if result else None,  # what the origin call cost
     }
 
 
