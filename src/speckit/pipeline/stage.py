@@ -320,11 +320,14 @@ def _consult(
             opts.on_progress(aggregator.name, "done", skipped)
         return None
 
-    _prewarm((*AFTER_AGENTS, *opts.prewarm))
+    warming = _prewarm((*AFTER_AGENTS, *opts.prewarm))
     opts.check_cancelled("before the agents started")
     logger.info("%s %s: %d agent(s), raw outputs in %s", stage, spec_id, len(agents), raw_dir)
     results = run_stage_agents_sync(proposers, make_aggregator, opts.on_progress, opts.cancel)
     results = [*results, *not_called]
+    # Cached answers come back in milliseconds: let the imports finish rather than race them
+    # (a module another thread is still importing can be seen half-initialised).
+    warming.join(PREWARM_JOIN_S)
     from speckit.consensus.synthesis import synthesize  # imported by _prewarm meanwhile
 
     quorum = workspace.config.consensus.quorum
@@ -362,7 +365,7 @@ def _skipped_aggregator(
     )
 
 
-def _prewarm(targets: tuple[str, ...]) -> None:
+def _prewarm(targets: tuple[str, ...]) -> threading.Thread:
     """Import (and warm up) `targets` in a daemon thread: agents spend their time waiting
     on I/O, so this work overlaps with that wait instead of adding to the run's wall time.
 
@@ -395,6 +398,7 @@ def _prewarm(targets: tuple[str, ...]) -> None:
     thread = threading.Thread(target=load, name="speckit-prewarm", daemon=True)
     thread.start()
     atexit.register(finish)
+    return thread
 
 
 def _guardrail(
