@@ -215,8 +215,12 @@ class CacheSlot:
         raw = _raw_bytes(request, result)
         if raw is not None and len(raw) > MAX_RAW_BYTES:
             return False
-        meta = _meta_of(self.key, request, result, raw)
-        header = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            meta = _meta_of(self.key, request, result, raw)
+            header = json.dumps(meta, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as exc:  # not JSON-able: asked again next time
+            logger.info("%s: answer not cached: %s", request.agent.name, exc)
+            return False
         try:
             check_inside(self.root, self.path)
             atomic_write_bytes(self.path, header + b"\n" + (raw or b""))
@@ -237,7 +241,7 @@ class CacheSlot:
             "hit": hit is not None,
             "saved_usd": hit.saved_usd if hit is not None else None,
         }
-        data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
+        data = (json.dumps(line) + "\n").encode()
         try:
             fd = open_inside(
                 self.root, self.folder / LOOKUPS, os.O_WRONLY | os.O_APPEND | os.O_CREAT
@@ -258,7 +262,12 @@ def slot_for(request: AgentRequest) -> CacheSlot | None:
     this run, or a request that writes)."""
     if request.cache_dir is None or request.writes:
         return None
-    return CacheSlot(request.cache_dir, cache_key(request), request.config_root)
+    try:
+        key = cache_key(request)
+    except (TypeError, ValueError) as exc:  # an input that is not JSON-able: not cached
+        logger.info("%s: not cached: %s", request.agent.name, exc)
+        return None
+    return CacheSlot(request.cache_dir, key, request.config_root)
 
 
 def _raw_bytes(request: AgentRequest, result: AgentResult) -> bytes | None:
