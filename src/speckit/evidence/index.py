@@ -4,6 +4,10 @@ The files are the truth; this database only makes `speckit status` and
 reports instant. It stays fresh cheaply: each SPEC folder's mtime is stored,
 and only folders whose mtime changed are scanned again. A missing, corrupt or
 older-schema database is rebuilt from the files automatically.
+
+`spend` holds one row per paid (or answer-cached) agent call, from each run's
+`_metrics.json` files and each guardrail record's policy calls: both exist whether
+telemetry is on or not (`speckit.evidence.spend` sums them).
 """
 
 from __future__ import annotations
