@@ -13,12 +13,20 @@ start-up; anything else is validated (and its error worded) by pydantic.
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from speckit.drivers import DRIVER_NAMES
 from speckit.errors import SpeckitError
@@ -128,6 +136,37 @@ class ImplementConfig(_Strict):
         return value
 
 
+class BudgetConfig(_Strict):
+    """Spending caps in US dollars (None: no cap), checked before a stage and its aggregator
+    against an estimate (`speckit.pipeline.budget`); `warn_at` is the share of a cap that warns."""
+
+    stage_usd: float | None = None  # one stage run's estimate
+    spec_usd: float | None = None  # spent on the SPEC so far + the estimate
+    daily_usd: float | None = None  # spent today (UTC) in the workspace + the estimate
+    warn_at: float = 0.8
+
+    @model_validator(mode="after")
+    def _check_amounts(self) -> BudgetConfig:
+        for name in ("stage_usd", "spec_usd", "daily_usd"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"budget.{name} must be a number of US dollars, 0 or more, not {value!r}"
+                )
+        if not 0 < self.warn_at <= 1:  # also refuses nan
+            raise ValueError(
+                "budget.warn_at must be a share of the cap above 0 and at most 1 (e.g. 0.8), "
+                f"not {self.warn_at!r}"
+            )
+        return self
+
+    @property
+    def caps(self) -> dict[str, float]:
+        """The caps that are set, by name (stage, spec, daily)."""
+        found = {"stage": self.stage_usd, "spec": self.spec_usd, "daily": self.daily_usd}
+        return {name: cap for name, cap in found.items() if cap is not None}
+
+
 class EvidenceConfig(_Strict):
     root: str = "evidence"
     limit_mb: float = Field(default=25.0, gt=0)
@@ -200,6 +239,7 @@ class Config(_Strict):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:

@@ -39,6 +39,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "agents": LazyCommand("speckit.cli.agents_cmd:agents", "List agents; check which can run."),
     "worktrees": LazyCommand("speckit.cli.worktrees_cmd:worktrees", "Implement's git worktrees."),
     "cache": LazyCommand("speckit.cli.cache_cmd:cache", "Cached agent answers: stats, clear."),
+    "cost": LazyCommand("speckit.cli.cost_cmd:cost", "Spend, tokens, savings, budget left."),
     # Each later command group adds its one line here.
 }
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from speckit.config import AgentConfig
     from speckit.consensus.models import Synthesis
     from speckit.guardrails import GuardrailOutcome
+    from speckit.pipeline.budget import BudgetGate
     from speckit.pipeline.bundle import BundlePaths
     from speckit.specs.generated import Written
     from speckit.workspace import Workspace
@@ -198,16 +199,17 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     timestamp = utc_timestamp()
     session_id = new_session_id(timestamp)
     opts.check_cancelled("before the guardrail")
+    budget = _budget(workspace, spec_id, stage, agents, opts)  # None: no [budget] cap set
     guardrail = None
     if not opts.skip_guardrail:
-        guardrail = _guardrail(workspace, spec_id, stage, session_id, opts)
+        guardrail = _guardrail(workspace, spec_id, stage, session_id, opts, budget)
     notes = _earlier_stage_notes(workspace, spec_id, stage)
     # The run key is the timestamp, or timestamp-N when a run of this stage already used
     # that second; raw outputs take the same key so they never overwrite another run's.
     clear_stale_claims(workspace.evidence_root, spec_id, stage)  # we hold the stage lock
     key = reserve_run(workspace.evidence_root, spec_id, stage, timestamp, session_id)
     try:
-        results, synthesis = _consult(workspace, spec_id, stage, agents, key, opts)
+        results, synthesis = _consult(workspace, spec_id, stage, agents, key, opts, budget)
         bundle = write_bundle(
             workspace.evidence_root,
             spec_id,
@@ -223,6 +225,7 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     except BaseException:  # cancelled or crashed: free the run key, write nothing
         release_run(workspace.evidence_root, spec_id, stage, key)
         raise
+    notes += budget.notes if budget else []
     notes += track_verdict(workspace, spec_id, stage, synthesis, timestamp)  # SPEC.md's row
     run = StageRun(
         spec_id=spec_id,
@@ -253,6 +256,7 @@ def _consult(
     agents: list[AgentConfig],
     key: str,
     opts: StageOptions,
+    budget: BudgetGate | None = None,
 ) -> tuple[list[AgentResult], Synthesis]:
     """Proposers in parallel, then the aggregator, then the verdict (and the arbiter).
 
@@ -314,7 +318,12 @@ def _consult(
             return None
         skipped = _skipped_aggregator(aggregator, stage, results)
         if skipped is None:
-            return request_for(aggregator, results)
+            from speckit.pipeline.budget import aggregator_refusal
+
+            request = request_for(aggregator, results)
+            skipped = aggregator_refusal(workspace, spec_id, stage, request, results, budget)
+            if skipped is None:
+                return request
         not_called.append(skipped)
         if opts.on_progress is not None:
             opts.on_progress(aggregator.name, "done", skipped)
@@ -333,6 +342,7 @@ def _consult(
     quorum = workspace.config.consensus.quorum
     synthesis = synthesize(stage, spec_id, [a.name for a in agents], results, quorum=quorum)
     logger.info("%s %s: consensus %s", stage, spec_id, synthesis.status)
+    synthesis.notes.extend(budget.notes if budget else [])  # kept in synthesis and telemetry
     if synthesis.status == "conflict" and workspace.config.consensus.arbiter:
         synthesis, ruling = _arbitrate(
             workspace, spec_id, stage, synthesis, results, raw_dir, prefix, context, opts
@@ -401,12 +411,34 @@ def _prewarm(targets: tuple[str, ...]) -> threading.Thread:
     return thread
 
 
+def _budget(
+    workspace: Workspace, spec_id: str, stage: Stage, agents: list[AgentConfig], opts: StageOptions
+) -> BudgetGate | None:
+    """The run's `budget` check (before any agent, the policy agents too); without a guardrail
+    to record it, a refusal is raised here (exit 4) and a warning becomes a note."""
+    if not workspace.config.budget.caps:
+        return None
+    from speckit.pipeline.budget import BudgetExceeded, check_before_stage
+
+    gate = check_before_stage(workspace, spec_id, stage, agents, recorded=not opts.skip_guardrail)
+    if gate is not None and gate.blocks and opts.skip_guardrail:
+        raise BudgetExceeded(gate.check.reason)
+    return gate
+
+
 def _guardrail(
-    workspace: Workspace, spec_id: str, stage: Stage, session_id: str, opts: StageOptions
+    workspace: Workspace,
+    spec_id: str,
+    stage: Stage,
+    session_id: str,
+    opts: StageOptions,
+    budget: BudgetGate | None = None,
 ) -> GuardrailOutcome:
     from speckit.guardrails import run_guardrail
+    from speckit.guardrails.policy import NotAsked
     from speckit.pipeline.policy import policy_asker
 
+    refused = budget is not None and budget.blocks  # no policy agent is paid for a refused run
     outcome = run_guardrail(
         workspace,
         spec_id,
@@ -414,7 +446,10 @@ def _guardrail(
         session_id,
         allow_dirty=opts.allow_dirty,
         env=opts.environment(),
-        policy_ask=policy_asker(workspace, spec_id, stage, opts.env, opts.cancel),
+        policy_ask=NotAsked("the budget check failed")
+        if refused
+        else policy_asker(workspace, spec_id, stage, opts.env, opts.cancel),
+        checks=[budget.check] if budget is not None else [],
     )
     if not outcome.passed:
         raise GuardrailFailed(outcome)
