@@ -12,6 +12,10 @@ from pydantic import BaseModel, Field
 
 AgentStatus = Literal["ok", "failed", "timeout", "invalid", "missing", "cancelled"]
 CostSource = Literal["reported", "priced", "local", "unknown"]
+# Why a call failed, when the failure says the agent cannot answer now but another could:
+# out of quota, rate-limited, or not authenticated (see `agents.failures`). Such a failure
+# hands the agent's slot to its `fallback`; any other failure (a 500, a timeout) does not.
+FailureKind = Literal["quota", "rate_limit", "auth"]
 
 
 class Usage(BaseModel):
@@ -73,6 +77,9 @@ class AgentResult(BaseModel):
     # gemini json mode, a `command` agent) or the request did not write. Evidence only: what a
     # candidate changed is read from its worktree, which also sees edits made through a shell.
     edited_files: list[str] | None = None
+    failure_kind: FailureKind | None = None  # set on failed calls only (agents.failures)
+    # The agent whose slot this call filled, when it ran as that agent's fallback.
+    substituted_for: str | None = None
 
     @property
     def succeeded(self) -> bool:

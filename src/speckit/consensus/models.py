@@ -58,11 +58,20 @@ class AgentSummary(BaseModel):
     latency_ms: int = 0
     cost_usd: float | None = None
     cost_source: str = "unknown"
+    # A fallback: the expected agent whose slot it filled (`[agents.X] fallback`), and on
+    # the agent that failed with a quota, rate-limit or auth error, who was asked instead.
+    substituted_for: str | None = None
+    replaced_by: str | None = None
 
     @classmethod
     def of(cls, result: AgentResult) -> AgentSummary:
         """`result` before it is judged: its status as the agent ended, not yet valid."""
-        return cls(**call_figures(result), role=result.role, driver=result.driver)
+        return cls(
+            **call_figures(result),
+            role=result.role,
+            driver=result.driver,
+            substituted_for=result.substituted_for,
+        )
 
 
 class Agreement(BaseModel):

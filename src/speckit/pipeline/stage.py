@@ -19,7 +19,7 @@ from speckit.stages import STAGES, Stage, command_name
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
     from speckit.agents.runner import AgentRequest, ProgressCallback
-    from speckit.config import AgentConfig
+    from speckit.config import AgentConfig, Config
     from speckit.consensus.models import Synthesis
     from speckit.guardrails import GuardrailOutcome
     from speckit.pipeline.bundle import BundlePaths
@@ -297,12 +297,23 @@ def _consult(
     aggregator = next((a for a in agents if a.role == "aggregator"), None)
     proposers = [request_for(a) for a in agents if a.role != "aggregator"]
     not_called: list[AgentResult] = []  # the aggregator, when there was nothing to aggregate
+    proposals: list[AgentResult] = []  # what the aggregator (or its fallback) is shown
+    taken = {a.name for a in agents}  # an agent answers once per stage, in one slot
+    fallback_notes: list[str] = []
+
+    def fallback_for(failed: AgentResult) -> AgentRequest | None:
+        stand_in = _fallback_agent(workspace.config, failed, taken, fallback_notes)
+        if stand_in is None:
+            return None
+        shown = proposals if failed.role == "aggregator" else None
+        return request_for(stand_in, shown, role=failed.role)
 
     def make_aggregator(results: list[AgentResult]) -> AgentRequest | None:
         if aggregator is None:
             return None
         skipped = _skipped_aggregator(aggregator, stage, results)
         if skipped is None:
+            proposals.extend(results)
             return request_for(aggregator, results)
         not_called.append(skipped)
         if opts.on_progress is not None:
@@ -312,12 +323,15 @@ def _consult(
     _prewarm((*AFTER_AGENTS, *opts.prewarm))
     opts.check_cancelled("before the agents started")
     logger.info("%s %s: %d agent(s), raw outputs in %s", stage, spec_id, len(agents), raw_dir)
-    results = run_stage_agents_sync(proposers, make_aggregator, opts.on_progress, opts.cancel)
+    results = run_stage_agents_sync(
+        proposers, make_aggregator, opts.on_progress, opts.cancel, fallback_for
+    )
     results = [*results, *not_called]
     from speckit.consensus.synthesis import synthesize  # imported by _prewarm meanwhile
 
     quorum = workspace.config.consensus.quorum
     synthesis = synthesize(stage, spec_id, [a.name for a in agents], results, quorum=quorum)
+    synthesis.notes.extend(fallback_notes)
     logger.info("%s %s: consensus %s", stage, spec_id, synthesis.status)
     if synthesis.status == "conflict" and workspace.config.consensus.arbiter:
         synthesis, ruling = _arbitrate(
@@ -329,6 +343,30 @@ def _consult(
 
         judge_with_tests(synthesis, tests)
     return results, synthesis
+
+
+def _fallback_agent(
+    config: Config, failed: AgentResult, taken: set[str], notes: list[str]
+) -> AgentConfig | None:
+    """The agent that answers in `failed`'s place (its `fallback`), taking it; None, with a
+    note, when that agent is disabled or already answers in this stage (one agent, one vote)."""
+    own = config.agents.get(failed.agent)
+    name = own.fallback if own is not None else None
+    if name is None:
+        return None
+    stand_in = config.agents[name]
+    slot = failed.substituted_for or failed.agent
+    if not stand_in.enabled:
+        notes.append(f"{failed.agent}'s fallback {name} is disabled: {slot} was not replaced")
+        return None
+    if name in taken:
+        notes.append(
+            f"{failed.agent}'s fallback {name} already answers in this stage: "
+            f"{slot} was not replaced"
+        )
+        return None
+    taken.add(name)
+    return stand_in
 
 
 def _skipped_aggregator(

@@ -48,6 +48,10 @@ def agent_entry(
         "cache_read_tokens": cache_read,
         "cache_write_tokens": usage.cache_write_tokens if usage else None,
         "exit_code": result.exit_code if result else None,
+        # fallbacks: why the call failed (quota, rate_limit, auth), whose slot a stand-in filled
+        "failure_kind": result.failure_kind if result else None,
+        "substituted_for": summary.substituted_for,
+        "replaced_by": summary.replaced_by,
     }
 
 
