@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from speckit.agents.result import AgentResult, FailureKind
+from speckit.agents.result import FailureKind
 
 # "HTTP 429", "status: 429", "status 401 Unauthorized", "Request rejected (429)": client and
 # server errors only, so that an exit code ("exited with code 127") never reads as one.
@@ -51,7 +51,7 @@ _AUTH = re.compile(
 # (the gemini driver's `EXIT_MEANINGS` and `HTTP_EXITS`; drivers do not import each other).
 _GEMINI_EXITS: dict[int, int | FailureKind] = {41: "auth", 145: 401, 147: 403, 173: 429}
 _AUTH_STATUSES = frozenset({401, 403, 407})
-_WORDS: dict[FailureKind, str] = {
+_WORDS: dict[str, str] = {
     "quota": "ran out of quota",
     "rate_limit": "hit a rate limit",
     "auth": "could not authenticate",
@@ -94,10 +94,10 @@ def classify_failure(driver: str, error: str | None, exit_code: int | None) -> F
     return None
 
 
-def failure_words(result: AgentResult) -> str:
+def failure_words(kind: str | None, error: str | None) -> str:
     """`hit a rate limit (HTTP 429)`: what happened to a call that handed its slot on."""
-    if result.failure_kind is None:
-        return f"{result.status}: {result.error or result.status}"
-    status = http_status(result.error)
+    if kind not in _WORDS:
+        return f"failed: {error or 'no error message'}"
+    status = http_status(error)
     detail = f" (HTTP {status})" if status is not None else ""
-    return f"{_WORDS[result.failure_kind]}{detail}"
+    return f"{_WORDS[str(kind)]}{detail}"

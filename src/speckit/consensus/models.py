@@ -62,6 +62,7 @@ class AgentSummary(BaseModel):
     # the agent that failed with a quota, rate-limit or auth error, who was asked instead.
     substituted_for: str | None = None
     replaced_by: str | None = None
+    failure_kind: str | None = None  # quota | rate_limit | auth (agents.failures)
 
     @classmethod
     def of(cls, result: AgentResult) -> AgentSummary:
@@ -71,6 +72,7 @@ class AgentSummary(BaseModel):
             role=result.role,
             driver=result.driver,
             substituted_for=result.substituted_for,
+            failure_kind=result.failure_kind,
         )
 
 

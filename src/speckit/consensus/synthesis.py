@@ -181,17 +181,28 @@ def _slot_missing(slot: list[AgentSummary]) -> MissingAgent | None:
     return MissingAgent(agent=first.agent, status=rest[-1].status, reason=reason)
 
 
-def _substitution_note(slot: list[AgentSummary], by_agent: dict[str, AgentResult]) -> str | None:
-    """`claude hit a rate limit (HTTP 429); gemini answered in its place`."""
-    answered = next((s for s in slot if s.valid), None)
-    if answered is None or answered is slot[0]:
-        return None
-    failed = [by_agent[s.agent] for s in slot[: slot.index(answered)] if s.agent in by_agent]
-    if not failed:
-        return None
-    note = f"{failed[0].agent} {failure_words(failed[0])}; {answered.agent} answered in its place"
-    between = [f"{r.agent}, which {failure_words(r)}" for r in failed[1:]]
-    return note + (f" (after {'; '.join(between)})" if between else "")
+def substitution_notes(summaries: list[AgentSummary]) -> list[str]:
+    """`claude hit a rate limit (HTTP 429); gemini answered in its place`: one note per slot
+    a fallback filled (after `…, which ran out of quota` when more than one was asked)."""
+    by_name = {summary.agent: summary for summary in summaries}
+    notes = []
+    for first in summaries:
+        if first.replaced_by is None or first.substituted_for is not None:
+            continue  # not the head of a slot with fallbacks
+        slot = [first]
+        while slot[-1].replaced_by in by_name and len(slot) <= len(summaries):
+            slot.append(by_name[str(slot[-1].replaced_by)])
+        answered = next((s for s in slot if s.valid), None)
+        if answered is None or answered is first:
+            continue
+        failed = slot[: slot.index(answered)]
+        note = f"{first.agent} {failure_words(first.failure_kind, first.reason)}; "
+        note += f"{answered.agent} answered in its place"
+        between = [
+            f"{s.agent}, which {failure_words(s.failure_kind, s.reason)}" for s in failed[1:]
+        ]
+        notes.append(note + (f" (after {'; '.join(between)})" if between else ""))
+    return notes
 
 
 def synthesize(
@@ -212,7 +223,6 @@ def synthesize(
     summaries: list[AgentSummary] = []
     answers: dict[str, dict[str, Any]] = {}
     missing: list[MissingAgent] = []
-    substituted: list[str] = []
     for agent in dict.fromkeys([*expected_agents, *by_agent]):
         if agent in stand_ins:
             continue  # judged in the slot it filled
@@ -233,11 +243,8 @@ def synthesize(
         gap = _slot_missing(slot)
         if gap is not None:
             missing.append(gap)
-        note = _substitution_note(slot, by_agent)
-        if note is not None:
-            substituted.append(note)
     found = _read_answers(name, summaries, answers, [m.agent for m in missing])
-    found.notes[:0] = substituted
+    found.notes[:0] = substitution_notes(summaries)
     conflicts = [
         d.text if d.kind == "decision" else f"{', '.join(d.agents)}: {d.text}"
         for d in found.conflicts

@@ -216,6 +216,9 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     except BaseException:  # cancelled or crashed: free the run key, write nothing
         release_run(workspace.evidence_root, spec_id, stage, key)
         raise
+    from speckit.consensus.synthesis import substitution_notes  # prewarmed meanwhile
+
+    notes += substitution_notes(synthesis.agents)  # fallbacks that answered in a slot
     notes += track_verdict(workspace, spec_id, stage, synthesis, timestamp)  # SPEC.md's row
     run = StageRun(
         spec_id=spec_id,
@@ -299,10 +302,11 @@ def _consult(
     not_called: list[AgentResult] = []  # the aggregator, when there was nothing to aggregate
     proposals: list[AgentResult] = []  # what the aggregator (or its fallback) is shown
     taken = {a.name for a in agents}  # an agent answers once per stage, in one slot
-    fallback_notes: list[str] = []
 
     def fallback_for(failed: AgentResult) -> AgentRequest | None:
-        stand_in = _fallback_agent(workspace.config, failed, taken, fallback_notes)
+        stand_in, why_not = _fallback_agent(workspace.config, failed, taken)
+        if why_not is not None:  # the verdict shows this line for the agent left out
+            failed.error = f"{failed.error or failed.status}; {why_not}"
         if stand_in is None:
             return None
         shown = proposals if failed.role == "aggregator" else None
@@ -331,7 +335,6 @@ def _consult(
 
     quorum = workspace.config.consensus.quorum
     synthesis = synthesize(stage, spec_id, [a.name for a in agents], results, quorum=quorum)
-    synthesis.notes.extend(fallback_notes)
     logger.info("%s %s: consensus %s", stage, spec_id, synthesis.status)
     if synthesis.status == "conflict" and workspace.config.consensus.arbiter:
         synthesis, ruling = _arbitrate(
@@ -346,27 +349,22 @@ def _consult(
 
 
 def _fallback_agent(
-    config: Config, failed: AgentResult, taken: set[str], notes: list[str]
-) -> AgentConfig | None:
-    """The agent that answers in `failed`'s place (its `fallback`), taking it; None, with a
-    note, when that agent is disabled or already answers in this stage (one agent, one vote)."""
+    config: Config, failed: AgentResult, taken: set[str]
+) -> tuple[AgentConfig | None, str | None]:
+    """The agent that answers in `failed`'s place (its `fallback`), now taken; or None and
+    why not, when that agent is disabled or already answers in this stage (one agent, one
+    vote: a fallback that is also a proposer would count twice)."""
     own = config.agents.get(failed.agent)
     name = own.fallback if own is not None else None
     if name is None:
-        return None
+        return None, None
     stand_in = config.agents[name]
-    slot = failed.substituted_for or failed.agent
     if not stand_in.enabled:
-        notes.append(f"{failed.agent}'s fallback {name} is disabled: {slot} was not replaced")
-        return None
+        return None, f"its fallback {name} is disabled"
     if name in taken:
-        notes.append(
-            f"{failed.agent}'s fallback {name} already answers in this stage: "
-            f"{slot} was not replaced"
-        )
-        return None
+        return None, f"its fallback {name} already answers in this stage"
     taken.add(name)
-    return stand_in
+    return stand_in, None
 
 
 def _skipped_aggregator(

@@ -49,7 +49,7 @@ def agent_entry(
         "cache_write_tokens": usage.cache_write_tokens if usage else None,
         "exit_code": result.exit_code if result else None,
         # fallbacks: why the call failed (quota, rate_limit, auth), whose slot a stand-in filled
-        "failure_kind": result.failure_kind if result else None,
+        "failure_kind": summary.failure_kind,
         "substituted_for": summary.substituted_for,
         "replaced_by": summary.replaced_by,
     }
