@@ -75,6 +75,9 @@ class AgentConfig(_Strict):
     seed: int | None = None
     max_tokens: int | None = Field(default=None, gt=0)  # answer length cap (openai_http)
     system_prompt: str | None = None
+    # Another agent that answers in this one's place when its call fails with a quota,
+    # rate-limit or auth error (never on a 500 or a timeout): `speckit.agents.failures`.
+    fallback: str | None = None
 
 
 class StageConfig(_Strict):
@@ -226,6 +229,26 @@ def check_agent_name(agent: str) -> str:
     return agent
 
 
+def _check_fallbacks(agents: dict[str, AgentConfig]) -> None:
+    """Each `fallback` names another agent, and following them never comes back: a cycle
+    would leave no agent to answer when all of them are out of quota."""
+    for name, agent in agents.items():
+        if agent.fallback is None:
+            continue
+        if agent.fallback == name:
+            raise ValueError(f"agents.{name}.fallback names {name!r} itself; name another agent")
+        if agent.fallback not in agents:
+            raise ValueError(f"agents.{name}.fallback {agent.fallback!r} is not in [agents]")
+        chain = [name]
+        current: str | None = agent.fallback
+        while current is not None:
+            if current in chain:
+                cycle = " -> ".join([*chain[chain.index(current) :], current])
+                raise ValueError(f"agents.{name}.fallback makes a cycle: {cycle}")
+            chain.append(current)
+            current = agents[current].fallback if current in agents else None
+
+
 class Config(_Strict):
     """The whole speckit.toml."""
 
@@ -255,6 +278,7 @@ class Config(_Strict):
                     raise ValueError(f"stages.{stage} names agent {agent_name!r}, not in [agents]")
         if self.consensus.arbiter and self.consensus.arbiter not in self.agents:
             raise ValueError(f"consensus.arbiter {self.consensus.arbiter!r} is not in [agents]")
+        _check_fallbacks(self.agents)
         return self
 
     def stage_agents(self, stage: Stage) -> list[AgentConfig]:

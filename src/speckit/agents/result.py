@@ -13,6 +13,10 @@ from pydantic import BaseModel, Field
 AgentStatus = Literal["ok", "failed", "timeout", "invalid", "missing", "cancelled"]
 # "cached": served from the answer cache (`agents.cache`), no tool ran and nothing was spent.
 CostSource = Literal["reported", "priced", "local", "unknown", "cached"]
+# Why a call failed, when the failure says the agent cannot answer now but another could:
+# out of quota, rate-limited, or not authenticated (see `agents.failures`). Such a failure
+# hands the agent's slot to its `fallback`; any other failure (a 500, a timeout) does not.
+FailureKind = Literal["quota", "rate_limit", "auth"]
 
 
 class Usage(BaseModel):
@@ -80,6 +84,9 @@ class AgentResult(BaseModel):
     cached_from: str | None = None
     cached_usage: Usage | None = None
     saved_usd: float | None = None  # what the origin call cost: the money this reuse saved
+    failure_kind: FailureKind | None = None  # set on failed calls only (agents.failures)
+    # The agent whose slot this call filled, when it ran as that agent's fallback.
+    substituted_for: str | None = None
 
     @property
     def succeeded(self) -> bool:

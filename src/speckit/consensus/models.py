@@ -58,11 +58,22 @@ class AgentSummary(BaseModel):
     latency_ms: int = 0
     cost_usd: float | None = None
     cost_source: str = "unknown"
+    # A fallback: the expected agent whose slot it filled (`[agents.X] fallback`), and on
+    # the agent that failed with a quota, rate-limit or auth error, who was asked instead.
+    substituted_for: str | None = None
+    replaced_by: str | None = None
+    failure_kind: str | None = None  # quota | rate_limit | auth (agents.failures)
 
     @classmethod
     def of(cls, result: AgentResult) -> AgentSummary:
         """`result` before it is judged: its status as the agent ended, not yet valid."""
-        return cls(**call_figures(result), role=result.role, driver=result.driver)
+        return cls(
+            **call_figures(result),
+            role=result.role,
+            driver=result.driver,
+            substituted_for=result.substituted_for,
+            failure_kind=result.failure_kind,
+        )
 
 
 class Agreement(BaseModel):

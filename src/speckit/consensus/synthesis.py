@@ -1,7 +1,10 @@
 """The verdict of one stage run, by fixed rules applied in code (never left to a model).
 
 1. An expected agent that is missing, failed, timed out or answered invalid JSON
-   makes the run `degraded` (listed in `missing_agents` with the reason).
+   makes the run `degraded` (listed in `missing_agents` with the reason). An agent
+   whose quota, rate limit or credentials failed is replaced by its fallback when one
+   answered in its place (`substituted_for`): the fallback's answer fills the slot,
+   a note says so, and only a slot no call filled counts as missing (with every reason).
 2. `conflict` when a valid answer reports conflicts or categorical answers
    differ; conflict wins over degraded. A reported "conflict" that only says
    another agent failed is a failure (rule 1), recorded as a note.
@@ -17,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from speckit.agents.failures import failure_words
 from speckit.agents.result import AgentResult
 from speckit.answers.extract import extract_json
 from speckit.answers.schemas import check_answer
@@ -155,6 +159,52 @@ def _verdict(
     return "ok", [*reasons, f"all {valid} agents answered validly; no conflicts"]
 
 
+def _stand_ins(results: list[AgentResult]) -> dict[str, list[str]]:
+    """Slot agent -> the fallbacks that were asked in its place, in the order they ran."""
+    chains: dict[str, list[str]] = {}
+    for result in results:
+        if result.substituted_for and result.agent != result.substituted_for:
+            chains.setdefault(result.substituted_for, []).append(result.agent)
+    return chains
+
+
+def _slot_missing(slot: list[AgentSummary]) -> MissingAgent | None:
+    """A slot with fallbacks is missing only when no call in it gave a valid answer; its
+    reason then gives every call's (`…; fallback gemini (failed): …`)."""
+    if any(summary.valid for summary in slot):
+        return None
+    first, *rest = slot
+    reason = "; ".join(
+        [first.reason or first.status]
+        + [f"fallback {s.agent} ({s.status}): {s.reason or s.status}" for s in rest]
+    )
+    return MissingAgent(agent=first.agent, status=rest[-1].status, reason=reason)
+
+
+def substitution_notes(summaries: list[AgentSummary]) -> list[str]:
+    """`claude hit a rate limit (HTTP 429); gemini answered in its place`: one note per slot
+    a fallback filled (after `…, which ran out of quota` when more than one was asked)."""
+    by_name = {summary.agent: summary for summary in summaries}
+    notes = []
+    for first in summaries:
+        if first.replaced_by is None or first.substituted_for is not None:
+            continue  # not the head of a slot with fallbacks
+        slot = [first]
+        while slot[-1].replaced_by in by_name and len(slot) <= len(summaries):
+            slot.append(by_name[str(slot[-1].replaced_by)])
+        answered = next((s for s in slot if s.valid), None)
+        if answered is None or answered is first:
+            continue
+        failed = slot[: slot.index(answered)]
+        note = f"{first.agent} {failure_words(first.failure_kind, first.reason)}; "
+        note += f"{answered.agent} answered in its place"
+        between = [
+            f"{s.agent}, which {failure_words(s.failure_kind, s.reason)}" for s in failed[1:]
+        ]
+        notes.append(note + (f" (after {'; '.join(between)})" if between else ""))
+    return notes
+
+
 def synthesize(
     stage: str,
     spec_id: str,
@@ -168,19 +218,33 @@ def synthesize(
     by_agent: dict[str, AgentResult] = {}
     for result in results:
         by_agent.setdefault(result.agent, result)
+    chains = _stand_ins(results)
+    stand_ins = {agent for chain in chains.values() for agent in chain}
     summaries: list[AgentSummary] = []
     answers: dict[str, dict[str, Any]] = {}
+    missing: list[MissingAgent] = []
     for agent in dict.fromkeys([*expected_agents, *by_agent]):
-        summary, data = _judge(name, by_agent.get(agent), agent)
-        summaries.append(summary)
-        if data is not None:
-            answers[agent] = data
-    missing = [
-        MissingAgent(agent=s.agent, status=s.status, reason=s.reason or s.status)
-        for s in summaries
-        if not s.valid
-    ]
+        if agent in stand_ins:
+            continue  # judged in the slot it filled
+        slot: list[AgentSummary] = []
+        for member in [agent, *chains.get(agent, [])]:
+            summary, data = _judge(name, by_agent.get(member), member)
+            if slot:
+                slot[-1].replaced_by = member
+            slot.append(summary)
+            if data is not None:
+                answers[member] = data
+        summaries += slot
+        if len(slot) == 1:
+            if not slot[0].valid:
+                reason = slot[0].reason or slot[0].status
+                missing.append(MissingAgent(agent=agent, status=slot[0].status, reason=reason))
+            continue
+        gap = _slot_missing(slot)
+        if gap is not None:
+            missing.append(gap)
     found = _read_answers(name, summaries, answers, [m.agent for m in missing])
+    found.notes[:0] = substitution_notes(summaries)
     conflicts = [
         d.text if d.kind == "decision" else f"{', '.join(d.agents)}: {d.text}"
         for d in found.conflicts

@@ -19,7 +19,7 @@ from speckit.stages import STAGES, Stage, command_name
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
     from speckit.agents.runner import AgentRequest, ProgressCallback
-    from speckit.config import AgentConfig
+    from speckit.config import AgentConfig, Config
     from speckit.consensus.models import Synthesis
     from speckit.guardrails import GuardrailOutcome
     from speckit.pipeline.budget import BudgetGate
@@ -226,6 +226,10 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
         release_run(workspace.evidence_root, spec_id, stage, key)
         raise
     notes += budget.notes if budget else []
+
+    from speckit.consensus.synthesis import substitution_notes  # prewarmed meanwhile
+
+    notes += substitution_notes(synthesis.agents)  # fallbacks that answered in a slot
     notes += track_verdict(workspace, spec_id, stage, synthesis, timestamp)  # SPEC.md's row
     run = StageRun(
         spec_id=spec_id,
@@ -312,6 +316,17 @@ def _consult(
     aggregator = next((a for a in agents if a.role == "aggregator"), None)
     proposers = [request_for(a) for a in agents if a.role != "aggregator"]
     not_called: list[AgentResult] = []  # the aggregator, when there was nothing to aggregate
+    proposals: list[AgentResult] = []  # what the aggregator (or its fallback) is shown
+    taken = {a.name for a in agents}  # an agent answers once per stage, in one slot
+
+    def fallback_for(failed: AgentResult) -> AgentRequest | None:
+        stand_in, why_not = _fallback_agent(workspace.config, failed, taken)
+        if why_not is not None:  # the verdict shows this line for the agent left out
+            failed.error = f"{failed.error or failed.status}; {why_not}"
+        if stand_in is None:
+            return None
+        shown = proposals if failed.role == "aggregator" else None
+        return request_for(stand_in, shown, role=failed.role)
 
     def make_aggregator(results: list[AgentResult]) -> AgentRequest | None:
         if aggregator is None:
@@ -323,6 +338,7 @@ def _consult(
             request = request_for(aggregator, results)
             skipped = aggregator_refusal(workspace, spec_id, stage, request, results, budget)
             if skipped is None:
+                proposals.extend(results)
                 return request
         not_called.append(skipped)
         if opts.on_progress is not None:
@@ -332,7 +348,9 @@ def _consult(
     warming = _prewarm((*AFTER_AGENTS, *opts.prewarm))
     opts.check_cancelled("before the agents started")
     logger.info("%s %s: %d agent(s), raw outputs in %s", stage, spec_id, len(agents), raw_dir)
-    results = run_stage_agents_sync(proposers, make_aggregator, opts.on_progress, opts.cancel)
+    results = run_stage_agents_sync(
+        proposers, make_aggregator, opts.on_progress, opts.cancel, fallback_for
+    )
     results = [*results, *not_called]
     # Cached answers come back in milliseconds: let the imports finish rather than race them
     # (a module another thread is still importing can be seen half-initialised).
@@ -353,6 +371,25 @@ def _consult(
 
         judge_with_tests(synthesis, tests)
     return results, synthesis
+
+
+def _fallback_agent(
+    config: Config, failed: AgentResult, taken: set[str]
+) -> tuple[AgentConfig | None, str | None]:
+    """The agent that answers in `failed`'s place (its `fallback`), now taken; or None and
+    why not, when that agent is disabled or already answers in this stage (one agent, one
+    vote: a fallback that is also a proposer would count twice)."""
+    own = config.agents.get(failed.agent)
+    name = own.fallback if own is not None else None
+    if name is None:
+        return None, None
+    stand_in = config.agents[name]
+    if not stand_in.enabled:
+        return None, f"its fallback {name} is disabled"
+    if name in taken:
+        return None, f"its fallback {name} already answers in this stage"
+    taken.add(name)
+    return stand_in, None
 
 
 def _skipped_aggregator(

@@ -51,6 +51,10 @@ def agent_entry(
         "exit_code": result.exit_code if result else None,
         "cached_from": result.cached_from if result else None,  # the origin call's raw output
         "saved_usd": result.saved_usd if result else None,  # what the origin call cost
+        # fallbacks: why the call failed (quota, rate_limit, auth), whose slot a stand-in filled
+        "failure_kind": summary.failure_kind,
+        "substituted_for": summary.substituted_for,
+        "replaced_by": summary.replaced_by,
     }
 
 
