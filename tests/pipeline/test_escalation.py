@@ -316,3 +316,24 @@ def test_bad_consensus_settings_are_one_line_errors(
     assert result.returncode == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_valid_escalate_settings_take_the_fast_config_path(tmp_path: Path, stand: Stand) -> None:
+    """config_fast builds a plainly valid file without pydantic's validators; the new `first`
+    check still runs there (a bad one falls back to pydantic, which words the error)."""
+    import tomllib
+
+    from speckit.config import Config
+    from speckit.config_fast import construct
+
+    scripted = _workspace(tmp_path / "ws", stand, first=["dear", "cheap_a"])
+    config = scripted.root / "speckit.toml"
+    text = config.read_text().replace("# min_agreement = 0.5", "min_agreement = 0.6")
+    data = tomllib.loads(text)
+    fast = construct(Config, data)
+    assert fast is not None, "a valid escalate config is built on the fast path"
+    assert fast.consensus.mode == "escalate" and fast.consensus.min_agreement == 0.6
+    assert fast.stage_first("plan") == ["dear", "cheap_a"]
+    assert fast == Config.model_validate(data)
+    data["stages"]["plan"]["first"] = ["dear", "agg"]
+    assert construct(Config, data) is None, "the check ran: pydantic decides and words it"
