@@ -82,6 +82,8 @@ class AgentConfig(_Strict):
 
 class StageConfig(_Strict):
     agents: list[str] = Field(default_factory=list)
+    # `[consensus] mode = "escalate"`: the proposers asked first; empty: the two cheapest
+    first: list[str] = Field(default_factory=list)
 
 
 class SpecsConfig(_Strict):
@@ -99,6 +101,11 @@ class SpecsConfig(_Strict):
 class ConsensusConfig(_Strict):
     quorum: int = Field(default=2, ge=1)
     arbiter: str | None = None
+    # "panel": every agent of a stage answers; "escalate": the stage's first tier answers
+    # first, and the other proposers are called only when it disagrees (issue 15)
+    mode: Literal["panel", "escalate"] = "panel"
+    # proposals sharing a smaller share of their items are a conflict (None: no such rule)
+    min_agreement: float | None = Field(default=None, ge=0, le=1)
 
 
 class PipelineConfig(_Strict):
@@ -280,6 +287,35 @@ class Config(_Strict):
             raise ValueError(f"consensus.arbiter {self.consensus.arbiter!r} is not in [agents]")
         _check_fallbacks(self.agents)
         return self
+
+    @model_validator(mode="after")
+    def _check_first(self) -> Config:
+        """`[stages.X] first` names proposers of that stage (a typo would silently fall back)."""
+        for stage, stage_config in self.stages.items():
+            if len(stage_config.first) == 1:
+                raise ValueError(
+                    f"stages.{stage}.first names one agent; a first tier needs two to agree"
+                )
+            for agent_name in stage_config.first:
+                if agent_name not in stage_config.agents:
+                    raise ValueError(
+                        f"stages.{stage}.first names agent {agent_name!r}, not in "
+                        f"stages.{stage}.agents"
+                    )
+                agent = self.agents.get(agent_name)  # unknown names: _check_references says so
+                if agent is not None and agent.role == "aggregator":
+                    raise ValueError(
+                        f"stages.{stage}.first names {agent_name!r}, the stage's aggregator; "
+                        "first lists proposers"
+                    )
+        return self
+
+    def stage_first(self, stage: Stage) -> list[str]:
+        """`[stages.X] first` (specify falls back to plan's, as its agents do)."""
+        stage_config = self.stages.get(stage)
+        if stage_config is None and stage == "specify":
+            stage_config = self.stages.get("plan")
+        return list(stage_config.first) if stage_config else []
 
     def stage_agents(self, stage: Stage) -> list[AgentConfig]:
         """The enabled agents taking part in a stage, in configured order. `specify` takes

@@ -11,6 +11,10 @@
 3. Otherwise `ok`. Agreements: items at least `quorum` agents share (fuzzy
    match); items one agent raised are kept as `unique`.
 4. An arbiter's ruling is recorded and may turn a conflict into ok (`arbiter.py`).
+5. With `min_agreement`, proposals whose `agreement_ratio` (see `models.Synthesis`) is
+   below it are a `conflict` ("proposals diverge: 2 of 14 items shared") even when no
+   agent reported one: an aggregator that merges two unrelated plans without objecting
+   must not make them `ok`. Categorical stages are judged by decision and left out.
 
 The result is a `Synthesis` (`models.py`).
 """
@@ -23,7 +27,7 @@ from typing import Any
 from speckit.agents.failures import failure_words
 from speckit.agents.result import AgentResult
 from speckit.answers.extract import extract_json
-from speckit.answers.schemas import check_answer
+from speckit.answers.schemas import CATEGORICAL, check_answer
 from speckit.consensus.items import decision_of, failure_note, group_items, reported, stage_items
 from speckit.consensus.models import (
     AgentSummary,
@@ -145,6 +149,66 @@ def _read_answers(
     return found
 
 
+NOT_PROPOSING = frozenset({"aggregator", "arbiter"})  # they merge or rule: not a proposal
+MAX_POINTS = 20  # disagreement points kept; the rest are counted
+MAX_POINT_CHARS = 120
+
+
+@dataclass
+class ProposerAgreement:
+    """How much the proposers agreed (the fields of `Synthesis` with the same names)."""
+
+    ratio: float | None = None
+    shared: int = 0
+    total: int = 0
+    unshared: list[str] = field(default_factory=list)  # "only gemini: Add limiter"
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_POINT_CHARS else text[: MAX_POINT_CHARS - 1] + "…"
+
+
+def proposer_agreement(
+    stage: str, summaries: list[AgentSummary], items: dict[str, list[str]], quorum: int
+) -> ProposerAgreement:
+    """The share of the valid proposers' item groups that at least k of them raised
+    (k = max(2, min(quorum, proposers))); no ratio for a categorical stage, fewer than two
+    valid proposers, or no items."""
+    if stage in CATEGORICAL:
+        return ProposerAgreement()
+    proposers = {s.agent for s in summaries if s.valid and s.role not in NOT_PROPOSING}
+    proposed = {agent: texts for agent, texts in items.items() if agent in proposers}
+    if len(proposed) < 2:
+        return ProposerAgreement()
+    groups = group_items(proposed)
+    if not groups:
+        return ProposerAgreement()
+    need = max(2, min(quorum, len(proposed)))
+    shared = sum(1 for g in groups if len(g.members) >= need)
+    unshared = [
+        _short(f"only {', '.join(g.members)}: {g.text}") for g in groups if len(g.members) < need
+    ]
+    return ProposerAgreement(round(shared / len(groups), 4), shared, len(groups), unshared)
+
+
+def diverges(agreed: ProposerAgreement, min_agreement: float | None) -> str | None:
+    """Rule 5's conflict text when the proposals share less than `min_agreement`, else None."""
+    if min_agreement is None or agreed.ratio is None or agreed.ratio >= min_agreement:
+        return None
+    return (
+        f"proposals diverge: {agreed.shared} of {agreed.total} items shared "
+        f"({agreed.ratio:.0%} < min_agreement {min_agreement:.0%})"
+    )
+
+
+def _points(conflicts: list[str], unshared: list[str]) -> list[str]:
+    points = [_short(c) for c in conflicts] + unshared
+    if len(points) > MAX_POINTS:
+        return [*points[: MAX_POINTS - 1], f"… and {len(points) - MAX_POINTS + 1} more"]
+    return points
+
+
 def _verdict(
     conflicts: list[str], missing: list[MissingAgent], valid: int
 ) -> tuple[Status, list[str]]:
@@ -211,8 +275,10 @@ def synthesize(
     expected_agents: list[str],
     results: list[AgentResult],
     quorum: int = 2,
+    min_agreement: float | None = None,
 ) -> Synthesis:
-    """Judge one stage run: every expected agent's answer, agreements, conflicts, verdict."""
+    """Judge one stage run: every expected agent's answer, agreements, conflicts, verdict;
+    with `min_agreement`, diverging proposals are a conflict (rule 5)."""
     name = stage.removeprefix("spec-")
     check_answer(name, {})  # raises ValueError for an unknown stage
     by_agent: dict[str, AgentResult] = {}
@@ -245,8 +311,13 @@ def synthesize(
             missing.append(gap)
     found = _read_answers(name, summaries, answers, [m.agent for m in missing])
     found.notes[:0] = substitution_notes(summaries)
+    agreed = proposer_agreement(name, summaries, found.items, quorum)
+    divergence = diverges(agreed, min_agreement)
+    if divergence is not None:
+        proposers = [s.agent for s in summaries if s.valid and s.role not in NOT_PROPOSING]
+        found.conflicts.append(ConflictDetail(kind="divergence", text=divergence, agents=proposers))
     conflicts = [
-        d.text if d.kind == "decision" else f"{', '.join(d.agents)}: {d.text}"
+        f"{', '.join(d.agents)}: {d.text}" if d.kind == "reported" else d.text
         for d in found.conflicts
     ]
     status, reasons = _verdict(conflicts, missing, len(answers))
@@ -276,4 +347,9 @@ def synthesize(
         decision=shared[0] if len(shared) == 1 else None,
         decisions=found.decisions,
         notes=found.notes,
+        agreement_ratio=agreed.ratio,
+        agreed_items=agreed.shared,
+        total_items=agreed.total,
+        min_agreement=min_agreement,
+        disagreement_points=_points(conflicts, agreed.unshared),
     )

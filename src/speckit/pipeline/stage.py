@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -314,7 +314,7 @@ def _consult(
             return consult_implement(workspace, spec_id, agents, key, request_for, opts)
 
     aggregator = next((a for a in agents if a.role == "aggregator"), None)
-    proposers = [request_for(a) for a in agents if a.role != "aggregator"]
+    proposers = [a for a in agents if a.role != "aggregator"]
     not_called: list[AgentResult] = []  # the aggregator, when there was nothing to aggregate
     proposals: list[AgentResult] = []  # what the aggregator (or its fallback) is shown
     taken = {a.name for a in agents}  # an agent answers once per stage, in one slot
@@ -345,20 +345,46 @@ def _consult(
             opts.on_progress(aggregator.name, "done", skipped)
         return None
 
-    warming = _prewarm((*AFTER_AGENTS, *opts.prewarm))
+    consensus = workspace.config.consensus
+    tiers = None
+    if consensus.mode == "escalate":  # priced here, before the prewarm thread imports prices
+        from speckit.pipeline.escalation import first_tier
+
+        tiers = first_tier(workspace.config, stage, proposers)
+    requests = [request_for(a) for a in proposers] if tiers is None else []
+    ready = _prewarm((*AFTER_AGENTS, *opts.prewarm))
     opts.check_cancelled("before the agents started")
     logger.info("%s %s: %d agent(s), raw outputs in %s", stage, spec_id, len(agents), raw_dir)
-    results = run_stage_agents_sync(
-        proposers, make_aggregator, opts.on_progress, opts.cancel, fallback_for
-    )
+    outcome = None
+    if tiers is not None:  # the first tier, and the panel only if it disagrees
+        from speckit.pipeline.escalation import consult_tiers
+
+        outcome = consult_tiers(
+            workspace.config,
+            stage,
+            spec_id,
+            tiers,
+            request_for,
+            make_aggregator,
+            opts,
+            ready,
+            fallback_for,
+        )
+        results = outcome.results
+    else:
+        results = run_stage_agents_sync(
+            requests, make_aggregator, opts.on_progress, opts.cancel, fallback_for
+        )
     results = [*results, *not_called]
-    # Cached answers come back in milliseconds: let the imports finish rather than race them
-    # (a module another thread is still importing can be seen half-initialised).
-    warming.join(PREWARM_JOIN_S)
+    ready()
     from speckit.consensus.synthesis import synthesize  # imported by _prewarm meanwhile
 
-    quorum = workspace.config.consensus.quorum
-    synthesis = synthesize(stage, spec_id, [a.name for a in agents], results, quorum=quorum)
+    expected = [a.name for a in agents if outcome is None or a.name not in outcome.not_called]
+    synthesis = synthesize(
+        stage, spec_id, expected, results, consensus.quorum, consensus.min_agreement
+    )
+    if outcome is not None:
+        outcome.record(synthesis)
     logger.info("%s %s: consensus %s", stage, spec_id, synthesis.status)
     synthesis.notes.extend(budget.notes if budget else [])  # kept in synthesis and telemetry
     if synthesis.status == "conflict" and workspace.config.consensus.arbiter:
@@ -412,13 +438,18 @@ def _skipped_aggregator(
     )
 
 
-def _prewarm(targets: tuple[str, ...]) -> threading.Thread:
+def _prewarm(targets: tuple[str, ...]) -> Callable[[], None]:
     """Import (and warm up) `targets` in a daemon thread: agents spend their time waiting
     on I/O, so this work overlaps with that wait instead of adding to the run's wall time.
 
     At exit the thread is told to stop and joined (bounded): interpreter shutdown
     freezes a daemon thread wherever it is, and one frozen inside an import holds
-    that module's lock, and an exit that imports it then would hang forever."""
+    that module's lock, and an exit that imports it then would hang forever.
+
+    Returns `ready`: call it before importing what the thread imports. Two threads importing
+    rapidfuzz at once can hand one of them the half-initialised `rapidfuzz.process`
+    ("partially initialized module"), e.g. when fast agents answer mid-prewarm; waiting
+    costs nothing, since the caller needs those modules then anyway."""
     import atexit
     import importlib
     import threading
@@ -445,7 +476,7 @@ def _prewarm(targets: tuple[str, ...]) -> threading.Thread:
     thread = threading.Thread(target=load, name="speckit-prewarm", daemon=True)
     thread.start()
     atexit.register(finish)
-    return thread
+    return lambda: thread.join(PREWARM_JOIN_S)
 
 
 def _budget(
