@@ -54,7 +54,10 @@ def calls(folder: Path) -> Counter[str]:
 def telemetry(scripted: ScriptedWorkspace, stage: str) -> list[dict[str, Any]]:
     """Every run's telemetry line for `stage`, oldest first."""
     lines = []
-    for path in sorted(scripted.consensus_dir().glob(f"spec-{stage}_*_telemetry.jsonl")):
+    # by when each was written: two runs in one second are `<ts>` and `<ts>-2`, and "-"
+    # sorts before "_", so the names alone would put the second run first
+    paths = scripted.consensus_dir().glob(f"spec-{stage}_*_telemetry.jsonl")
+    for path in sorted(paths, key=lambda p: p.stat().st_mtime_ns):
         assert validate_jsonl(path)[1] == [], path
         lines += [json.loads(line) for line in path.read_text().splitlines()]
     return lines
