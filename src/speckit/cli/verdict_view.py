@@ -29,7 +29,7 @@ class ProgressPrinter:
             self.started[agent] = time.monotonic()
             click.echo(f"  … {agent} running", err=True)
         elif state == "done" and result is not None:
-            seconds = time.monotonic() - self.started.get(agent, time.monotonic())
+            seconds = max(0.0, time.monotonic() - self.started.get(agent, time.monotonic()))
             # the words of speckit.views.answered_state, without importing rich here: this
             # runs while agents are cancelled, and rich is imported by a prewarm thread
             reason = f": {result.error}" if result.error else ""
