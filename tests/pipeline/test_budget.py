@@ -54,7 +54,10 @@ def _command_agent(name: str, marker: Path, reply: dict[str, Any], role: str) ->
 
 def _records(scripted: ScriptedWorkspace, spec_id: str | None = None) -> list[dict[str, Any]]:
     folder = scripted.root / "evidence" / "commands" / (spec_id or scripted.spec_id)
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("spec-plan_*.json"))]
+    # in the order they were written: two runs in one second have session ids that differ only
+    # in random digits, so their names do not sort by time
+    paths = sorted(folder.glob("spec-plan_*.json"), key=lambda p: p.stat().st_mtime_ns)
+    return [json.loads(p.read_text()) for p in paths]
 
 
 def _budget_check(record: dict[str, Any]) -> dict[str, Any]:
