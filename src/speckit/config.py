@@ -13,12 +13,20 @@ start-up; anything else is validated (and its error worded) by pydantic.
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from speckit.drivers import DRIVER_NAMES
 from speckit.errors import SpeckitError
@@ -67,10 +75,15 @@ class AgentConfig(_Strict):
     seed: int | None = None
     max_tokens: int | None = Field(default=None, gt=0)  # answer length cap (openai_http)
     system_prompt: str | None = None
+    # Another agent that answers in this one's place when its call fails with a quota,
+    # rate-limit or auth error (never on a 500 or a timeout): `speckit.agents.failures`.
+    fallback: str | None = None
 
 
 class StageConfig(_Strict):
     agents: list[str] = Field(default_factory=list)
+    # `[consensus] mode = "escalate"`: the proposers asked first; empty: the two cheapest
+    first: list[str] = Field(default_factory=list)
 
 
 class SpecsConfig(_Strict):
@@ -88,6 +101,11 @@ class SpecsConfig(_Strict):
 class ConsensusConfig(_Strict):
     quorum: int = Field(default=2, ge=1)
     arbiter: str | None = None
+    # "panel": every agent of a stage answers; "escalate": the stage's first tier answers
+    # first, and the other proposers are called only when it disagrees (issue 15)
+    mode: Literal["panel", "escalate"] = "panel"
+    # proposals sharing a smaller share of their items are a conflict (None: no such rule)
+    min_agreement: float | None = Field(default=None, ge=0, le=1)
 
 
 class PipelineConfig(_Strict):
@@ -128,12 +146,49 @@ class ImplementConfig(_Strict):
         return value
 
 
+class BudgetConfig(_Strict):
+    """Spending caps in US dollars (None: no cap), checked before a stage and its aggregator
+    against an estimate (`speckit.pipeline.budget`); `warn_at` is the share of a cap that warns."""
+
+    stage_usd: float | None = None  # one stage run's estimate
+    spec_usd: float | None = None  # spent on the SPEC so far + the estimate
+    daily_usd: float | None = None  # spent today (UTC) in the workspace + the estimate
+    warn_at: float = 0.8
+
+    @model_validator(mode="after")
+    def _check_amounts(self) -> BudgetConfig:
+        for name in ("stage_usd", "spec_usd", "daily_usd"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"budget.{name} must be a number of US dollars, 0 or more, not {value!r}"
+                )
+        if not 0 < self.warn_at <= 1:  # also refuses nan
+            raise ValueError(
+                "budget.warn_at must be a share of the cap above 0 and at most 1 (e.g. 0.8), "
+                f"not {self.warn_at!r}"
+            )
+        return self
+
+    @property
+    def caps(self) -> dict[str, float]:
+        """The caps that are set, by name (stage, spec, daily)."""
+        found = {"stage": self.stage_usd, "spec": self.spec_usd, "daily": self.daily_usd}
+        return {name: cap for name, cap in found.items() if cap is not None}
+
+
 class EvidenceConfig(_Strict):
     root: str = "evidence"
     limit_mb: float = Field(default=25.0, gt=0)
 
 
 class TelemetryConfig(_Strict):
+    enabled: bool = True
+
+
+class CacheConfig(_Strict):
+    """The answer cache (`.speckit/cache/`): an identical earlier valid call is reused."""
+
     enabled: bool = True
 
 
@@ -181,6 +236,26 @@ def check_agent_name(agent: str) -> str:
     return agent
 
 
+def _check_fallbacks(agents: dict[str, AgentConfig]) -> None:
+    """Each `fallback` names another agent, and following them never comes back: a cycle
+    would leave no agent to answer when all of them are out of quota."""
+    for name, agent in agents.items():
+        if agent.fallback is None:
+            continue
+        if agent.fallback == name:
+            raise ValueError(f"agents.{name}.fallback names {name!r} itself; name another agent")
+        if agent.fallback not in agents:
+            raise ValueError(f"agents.{name}.fallback {agent.fallback!r} is not in [agents]")
+        chain = [name]
+        current: str | None = agent.fallback
+        while current is not None:
+            if current in chain:
+                cycle = " -> ".join([*chain[chain.index(current) :], current])
+                raise ValueError(f"agents.{name}.fallback makes a cycle: {cycle}")
+            chain.append(current)
+            current = agents[current].fallback if current in agents else None
+
+
 class Config(_Strict):
     """The whole speckit.toml."""
 
@@ -192,7 +267,9 @@ class Config(_Strict):
     implement: ImplementConfig = Field(default_factory=ImplementConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:
@@ -208,7 +285,37 @@ class Config(_Strict):
                     raise ValueError(f"stages.{stage} names agent {agent_name!r}, not in [agents]")
         if self.consensus.arbiter and self.consensus.arbiter not in self.agents:
             raise ValueError(f"consensus.arbiter {self.consensus.arbiter!r} is not in [agents]")
+        _check_fallbacks(self.agents)
         return self
+
+    @model_validator(mode="after")
+    def _check_first(self) -> Config:
+        """`[stages.X] first` names proposers of that stage (a typo would silently fall back)."""
+        for stage, stage_config in self.stages.items():
+            if len(stage_config.first) == 1:
+                raise ValueError(
+                    f"stages.{stage}.first names one agent; a first tier needs two to agree"
+                )
+            for agent_name in stage_config.first:
+                if agent_name not in stage_config.agents:
+                    raise ValueError(
+                        f"stages.{stage}.first names agent {agent_name!r}, not in "
+                        f"stages.{stage}.agents"
+                    )
+                agent = self.agents.get(agent_name)  # unknown names: _check_references says so
+                if agent is not None and agent.role == "aggregator":
+                    raise ValueError(
+                        f"stages.{stage}.first names {agent_name!r}, the stage's aggregator; "
+                        "first lists proposers"
+                    )
+        return self
+
+    def stage_first(self, stage: Stage) -> list[str]:
+        """`[stages.X] first` (specify falls back to plan's, as its agents do)."""
+        stage_config = self.stages.get(stage)
+        if stage_config is None and stage == "specify":
+            stage_config = self.stages.get("plan")
+        return list(stage_config.first) if stage_config else []
 
     def stage_agents(self, stage: Stage) -> list[AgentConfig]:
         """The enabled agents taking part in a stage, in configured order. `specify` takes

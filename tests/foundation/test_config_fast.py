@@ -44,6 +44,7 @@ temperature = 0
 seed = 7
 max_tokens = 256
 system_prompt = "Be brief."
+fallback = "gemini"
 
 [[guardrails.http_checks]]
 name = "health"

@@ -1,11 +1,11 @@
 """The driver contract and the one place where an `AgentResult` is assembled.
 
 Every driver, whatever its tool, ends in `finish()`: it decides `invalid` when a
-JSON answer was expected and none was found, prices the usage, and masks
-secrets in the answer, the error line and the saved raw output. So status,
-cost and secret rules live in one spot. `guarded_evidence()` masks the raw
-output on the other ways out (cancel, timeout, a driver bug); `driver_bug()` keeps
-a bug's traceback in the agent's evidence.
+JSON answer was expected and none was found, prices the usage, tells a quota,
+rate-limit or auth failure (`failures`) and masks secrets in the answer, the error
+line and the saved raw output. So status, cost and secret rules live in one spot.
+`guarded_evidence()` masks the raw output on the other ways out (cancel, timeout, a
+driver bug); `driver_bug()` keeps a bug's traceback in the agent's evidence.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Protocol
 
 from speckit.agents.answer import answer_in, one_line, redact
 from speckit.agents.env import layered_env
+from speckit.agents.failures import classify_failure
 from speckit.agents.pricing import cost_of
 from speckit.agents.request import AgentRequest
 from speckit.agents.result import AgentResult, AgentStatus, CostSource, Usage
@@ -146,6 +147,8 @@ def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules
     cost, source = _cost(outcome, model, agent, rules)
     if error is not None:
         error = redact(one_line(error), secrets)
+    # quota, rate limit or auth: the failures that hand the agent's slot to its fallback
+    kind = classify_failure(agent.driver, error, outcome.exit_code) if status == "failed" else None
     return AgentResult(
         agent=agent.name,
         driver=agent.driver,
@@ -162,6 +165,7 @@ def finish(request: AgentRequest, outcome: Outcome, rules: CostRules = CostRules
         error=error,
         raw_output_path=str(request.raw_output_path) if request.raw_output_path.exists() else None,
         edited_files=outcome.edited_files,
+        failure_kind=kind,
     )
 
 

@@ -111,9 +111,11 @@ class OpenAiHttp:
             return simple_result(request, "missing", "no base_url configured")
         key = env.get(agent.api_key_env) if agent.api_key_env else None
         if agent.api_key_env and not key:
-            return simple_result(
+            unset = simple_result(
                 request, "missing", f"environment variable {agent.api_key_env} is not set"
             )
+            unset.failure_kind = "auth"  # no credentials: its fallback may answer instead
+            return unset
         try:
             async with asyncio.timeout(agent.timeout):
                 status, body, truncated = await self._post(request, key)

@@ -30,6 +30,9 @@ class AgentRequest:
     # The workspace root, when `workdir` is elsewhere (an implementer's git worktree): relative
     # `script` and `command` paths of the agent's config are found there. None: `workdir`.
     root: Path | None = None
+    # The answer cache's folder (`.speckit/cache`); None: neither looked up nor stored
+    # (`--no-cache`, `[cache] enabled = false`, calls outside a stage run).
+    cache_dir: Path | None = None
 
     @property
     def config_root(self) -> Path:

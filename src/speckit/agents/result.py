@@ -11,7 +11,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 AgentStatus = Literal["ok", "failed", "timeout", "invalid", "missing", "cancelled"]
-CostSource = Literal["reported", "priced", "local", "unknown"]
+# "cached": served from the answer cache (`agents.cache`), no tool ran and nothing was spent.
+CostSource = Literal["reported", "priced", "local", "unknown", "cached"]
+# Why a call failed, when the failure says the agent cannot answer now but another could:
+# out of quota, rate-limited, or not authenticated (see `agents.failures`). Such a failure
+# hands the agent's slot to its `fallback`; any other failure (a 500, a timeout) does not.
+FailureKind = Literal["quota", "rate_limit", "auth"]
 
 
 class Usage(BaseModel):
@@ -73,6 +78,15 @@ class AgentResult(BaseModel):
     # gemini json mode, a `command` agent) or the request did not write. Evidence only: what a
     # candidate changed is read from its worktree, which also sees edits made through a shell.
     edited_files: list[str] | None = None
+    # Served from the answer cache: the origin call's raw output (relative to the workspace),
+    # which names its run. Such a result spent nothing (usage 0, cost 0, cost_source
+    # "cached"); the origin call's usage and cost stay here for information.
+    cached_from: str | None = None
+    cached_usage: Usage | None = None
+    saved_usd: float | None = None  # what the origin call cost: the money this reuse saved
+    failure_kind: FailureKind | None = None  # set on failed calls only (agents.failures)
+    # The agent whose slot this call filled, when it ran as that agent's fallback.
+    substituted_for: str | None = None
 
     @property
     def succeeded(self) -> bool:

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from speckit import interrupts
 from speckit.agents.base import driver_bug, simple_result
+from speckit.agents.cache import slot_for
 from speckit.agents.process import kill_all_groups
 from speckit.agents.registry import get_driver
 from speckit.agents.request import AgentRequest
@@ -36,6 +37,7 @@ from speckit.errors import Cancelled
 
 __all__ = [
     "AgentRequest",
+    "FallbackFactory",
     "ProgressCallback",
     "is_available",
     "run_agent",
@@ -48,6 +50,8 @@ logger = logging.getLogger(__name__)
 CANCEL_POLL_S = 0.05
 ProgressCallback = Callable[[str, str, AgentResult | None], None]
 AggregatorFactory = Callable[[list[AgentResult]], AgentRequest | None]
+# The request of the agent that answers in a failed call's place (None: no fallback).
+FallbackFactory = Callable[[AgentResult], AgentRequest | None]
 T = TypeVar("T")
 
 
@@ -57,15 +61,25 @@ def is_available(agent: AgentConfig, workdir: Path | None = None) -> tuple[bool,
 
 
 async def run_agent(request: AgentRequest) -> AgentResult:
-    """Run one agent; every outcome (even a driver bug) is an `AgentResult`."""
+    """Run one agent; every outcome (even a driver bug) is an `AgentResult`.
+
+    With `request.cache_dir`, an identical earlier valid answer is reused without starting
+    anything, and a new valid answer is kept for next time (`agents.cache`)."""
     started = time.monotonic()
     _log_start(request)
-    try:
-        result = await get_driver(request.agent.driver).run(request)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # a driver bug must not sink the whole stage
-        result = driver_bug(request, exc)
+    slot = slot_for(request)  # None: this call is not cached (see `agents.cache`)
+    cached = slot.lookup(request) if slot is not None else None
+    if cached is not None:
+        result = cached
+    else:
+        try:
+            result = await get_driver(request.agent.driver).run(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a driver bug must not sink the whole stage
+            result = driver_bug(request, exc)
+        if slot is not None:
+            slot.store(request, result)  # valid answers only
     result.latency_ms = int((time.monotonic() - started) * 1000)
     _log_end(result)
     return result
@@ -79,6 +93,8 @@ def _log_start(request: AgentRequest) -> None:
 def _log_end(result: AgentResult) -> None:
     why = f": {result.error}" if result.error else ""  # masked by the driver already
     who = f"{result.agent} ({result.driver}, {result.role})"
+    if result.cached_from is not None:
+        why = f" (cached, from {result.cached_from})"
     logger.info("%s %s in %d ms%s", who, result.status, result.latency_ms, why)
 
 
@@ -97,23 +113,50 @@ async def _tracked(request: AgentRequest, on_progress: ProgressCallback | None) 
     return result
 
 
+async def _with_fallback(
+    request: AgentRequest,
+    on_progress: ProgressCallback | None,
+    fallback_for: FallbackFactory | None,
+) -> list[AgentResult]:
+    """One agent's slot: its call, then, while a call fails with a quota, rate-limit or auth
+    error (`failure_kind`) and the factory names a stand-in, the stand-in's call. Every
+    call is returned (the failed ones are evidence); each stand-in carries the slot's
+    agent in `substituted_for` and its role."""
+    result = await _tracked(request, on_progress)
+    results = [result]
+    while fallback_for is not None and result.failure_kind is not None:
+        stand_in = fallback_for(result)
+        if stand_in is None:
+            break
+        logger.info(
+            "%s %s: %s answers in its place", result.agent, result.failure_kind, stand_in.agent.name
+        )
+        result = await _tracked(stand_in, on_progress)
+        result.substituted_for, result.role = request.agent.name, request.agent.role
+        results.append(result)
+    return results
+
+
 async def run_stage_agents(
     proposers: list[AgentRequest],
     make_aggregator: AggregatorFactory | None = None,
     on_progress: ProgressCallback | None = None,
+    fallback_for: FallbackFactory | None = None,
 ) -> list[AgentResult]:
     """Proposers concurrently, then the aggregator (if the factory returns a request).
 
-    Results come back in request order, aggregator last. A proposer task that
-    was cancelled on its own yields a `cancelled` result; cancelling the whole
-    run cancels every agent (their process groups are killed) and propagates.
+    Results come back in request order, aggregator last; an agent whose call failed with a
+    quota, rate-limit or auth error is followed by its fallback's call when `fallback_for`
+    gives one (the aggregator too). A proposer task that was cancelled on its own yields a
+    `cancelled` result; cancelling the whole run cancels every agent (their process groups
+    are killed) and propagates.
     """
-    tasks = [asyncio.create_task(_tracked(r, on_progress)) for r in proposers]
+    tasks = [asyncio.create_task(_with_fallback(r, on_progress, fallback_for)) for r in proposers]
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     results: list[AgentResult] = []
     for request, outcome in zip(proposers, outcomes, strict=True):
-        if isinstance(outcome, AgentResult):
-            results.append(outcome)
+        if isinstance(outcome, list):
+            results.extend(outcome)
         elif isinstance(outcome, asyncio.CancelledError):
             results.append(simple_result(request, "cancelled", "cancelled before it answered"))
         else:  # pragma: no cover - run_agent turns exceptions into results
@@ -121,7 +164,7 @@ async def run_stage_agents(
     if make_aggregator is not None:
         aggregator = make_aggregator(list(results))
         if aggregator is not None:
-            results.append(await _tracked(aggregator, on_progress))
+            results.extend(await _with_fallback(aggregator, on_progress, fallback_for))
     return results
 
 
@@ -130,6 +173,7 @@ def run_stage_agents_sync(
     make_aggregator: AggregatorFactory | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    fallback_for: FallbackFactory | None = None,
 ) -> list[AgentResult]:
     """`run_stage_agents` for synchronous callers.
 
@@ -137,7 +181,8 @@ def run_stage_agents_sync(
     Setting `cancel` (from any thread, e.g. a UI) stops the run within ~50 ms:
     every agent's process group is killed and `Cancelled` (exit 130) is raised.
     """
-    return run_cancellable(run_stage_agents(proposers, make_aggregator, on_progress), cancel)
+    work = run_stage_agents(proposers, make_aggregator, on_progress, fallback_for)
+    return run_cancellable(work, cancel)
 
 
 def run_cancellable(

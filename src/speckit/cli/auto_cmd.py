@@ -10,6 +10,7 @@ from speckit.cli.options import (
     allow_dirty_option,
     commit_option,
     env_option,
+    no_cache_option,
     overwrite_option,
 )
 
@@ -23,6 +24,7 @@ from speckit.cli.options import (
 @allow_dirty_option
 @commit_option
 @env_option
+@no_cache_option
 @overwrite_option
 @click.pass_context
 def auto(
@@ -35,6 +37,7 @@ def auto(
     allow_dirty: bool,
     commit: bool | None,
     env: dict[str, str],
+    no_cache: bool,
     overwrite: bool,
 ) -> None:
     """Run the pipeline for SPEC: each stage's guardrail and consensus, in order.
@@ -70,6 +73,7 @@ def auto(
             allow_dirty=allow_dirty,
             commit=commit,
             env=env,
+            cache=not no_cache,
             overwrite=overwrite,
             on_progress=ProgressPrinter(),
             prewarm=("rich.console", "rich.table"),

@@ -38,6 +38,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "tui": LazyCommand("speckit.cli.tui_cmd:tui", "Terminal UI: SPECs, live runs, slash commands."),
     "agents": LazyCommand("speckit.cli.agents_cmd:agents", "List agents; check which can run."),
     "worktrees": LazyCommand("speckit.cli.worktrees_cmd:worktrees", "Implement's git worktrees."),
+    "cache": LazyCommand("speckit.cli.cache_cmd:cache", "Cached agent answers: stats, clear."),
+    "cost": LazyCommand("speckit.cli.cost_cmd:cost", "Spend, tokens, savings, budget left."),
     # Each later command group adds its one line here.
 }
 

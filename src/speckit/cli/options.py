@@ -84,3 +84,11 @@ env_option = click.option(
 """`--env NAME=VALUE` (repeatable) for the commands that run agents; the command receives
 `env` as a dict. The pairs are this run's explicit overrides: they beat the agent's `env`
 in speckit.toml, which beats the inherited environment (`speckit.agents.env`)."""
+
+
+no_cache_option = click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Ask every agent afresh: neither reuse nor keep cached answers ([cache] in speckit.toml).",
+)
+"""`--no-cache` (`run`, `auto`): the command receives `no_cache`."""

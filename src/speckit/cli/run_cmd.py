@@ -11,6 +11,7 @@ from speckit.cli.options import (
     commit_option,
     env_option,
     json_option,
+    no_cache_option,
     overwrite_option,
 )
 
@@ -23,6 +24,7 @@ from speckit.cli.options import (
 @commit_option
 @json_option("Print the synthesis JSON instead of a summary.")
 @env_option
+@no_cache_option
 @overwrite_option
 @click.pass_context
 def run(
@@ -34,6 +36,7 @@ def run(
     commit: bool | None,
     as_json: bool,
     env: dict[str, str],
+    no_cache: bool,
     overwrite: bool,
 ) -> None:
     """Run one STAGE of SPEC: guardrail, agents in parallel, consensus, evidence.
@@ -65,6 +68,7 @@ def run(
         allow_dirty=allow_dirty,
         commit=commit,
         env=env,
+        cache=not no_cache,
         overwrite=overwrite,
         on_progress=ProgressPrinter(),
         prewarm=("rich.console", "rich.table"),

@@ -29,12 +29,13 @@ class ProgressPrinter:
             self.started[agent] = time.monotonic()
             click.echo(f"  … {agent} running", err=True)
         elif state == "done" and result is not None:
-            seconds = time.monotonic() - self.started.get(agent, time.monotonic())
+            seconds = max(0.0, time.monotonic() - self.started.get(agent, time.monotonic()))
             # the words of speckit.views.answered_state, without importing rich here: this
             # runs while agents are cancelled, and rich is imported by a prewarm thread
             reason = f": {result.error}" if result.error else ""
             mark, word = ("•", "answered") if result.succeeded else ("✖", result.status)
-            click.echo(f"  {mark} {agent} {word} in {seconds:.1f}s{reason}", err=True)
+            cached = " (cached)" if result.cached_from is not None else ""
+            click.echo(f"  {mark} {agent} {word} in {seconds:.1f}s{cached}{reason}", err=True)
         sys.stderr.flush()
 
 

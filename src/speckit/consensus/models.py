@@ -58,11 +58,22 @@ class AgentSummary(BaseModel):
     latency_ms: int = 0
     cost_usd: float | None = None
     cost_source: str = "unknown"
+    # A fallback: the expected agent whose slot it filled (`[agents.X] fallback`), and on
+    # the agent that failed with a quota, rate-limit or auth error, who was asked instead.
+    substituted_for: str | None = None
+    replaced_by: str | None = None
+    failure_kind: str | None = None  # quota | rate_limit | auth (agents.failures)
 
     @classmethod
     def of(cls, result: AgentResult) -> AgentSummary:
         """`result` before it is judged: its status as the agent ended, not yet valid."""
-        return cls(**call_figures(result), role=result.role, driver=result.driver)
+        return cls(
+            **call_figures(result),
+            role=result.role,
+            driver=result.driver,
+            substituted_for=result.substituted_for,
+            failure_kind=result.failure_kind,
+        )
 
 
 class Agreement(BaseModel):
@@ -77,7 +88,9 @@ class UniqueItem(BaseModel):
 
 
 class ConflictDetail(BaseModel):
-    kind: Literal["reported", "decision"]
+    # reported: an answer's own consensus.conflicts; decision: categorical answers differ;
+    # divergence: the proposals share fewer items than `[consensus] min_agreement`
+    kind: Literal["reported", "decision", "divergence"]
     text: str
     agents: list[str]
 
@@ -150,8 +163,27 @@ class HumanOverride(BaseModel):
     synthesis: str = ""
 
 
+Tier = Literal["first", "panel"]
+
+
 class Synthesis(BaseModel):
-    """What one stage run concluded; `to_json()` is the `_synthesis.json` content."""
+    """What one stage run concluded; `to_json()` is the `_synthesis.json` content.
+
+    `agreement_ratio` measures how much the proposers (every valid answer except the
+    aggregator's and the arbiter's, which merge or rule on the others) said the same thing:
+    their items are grouped by fuzzy match (`items.group_items`, as the agreements are), and
+    the ratio is the number of groups raised by at least k proposers over the number of
+    groups, k = max(2, min(quorum, valid proposers)). It is None for categorical stages
+    (validate, audit, unlock: judged by decision, not items), with fewer than two valid
+    proposers, or when they gave no items. `disagreement_points` are the conflicts, then
+    the proposers' items not shared by k of them ("only gemini: …"), short and bounded.
+
+    `decided_by` says which tier decided: "panel" (every agent of the stage) or "first"
+    (`[consensus] mode = "escalate"`: the stage's first tier agreed, so the other
+    proposers were never started; they are in `not_called`, not in `expected_agents`,
+    and do not degrade the verdict). `escalated` is true when the first tier disagreed
+    and the panel was called, with `escalation_reason`.
+    """
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -187,6 +219,18 @@ class Synthesis(BaseModel):
     base_tests: TestsSummary | None = None
     tests: TestsSummary | None = None
     applied: str | None = None  # the commit or branch the winner was put on
+    # issue 15: how much the proposers agreed, and which tier decided (see the docstring)
+    agreement_ratio: float | None = None
+    agreed_items: int = 0  # the ratio's numerator and denominator, for the reader
+    total_items: int = 0
+    min_agreement: float | None = None  # the threshold applied to this verdict, if any
+    disagreement_points: list[str] = Field(default_factory=list)
+    mode: Literal["panel", "escalate"] = "panel"
+    decided_by: Tier = "panel"
+    first_tier: list[str] = Field(default_factory=list)
+    not_called: list[str] = Field(default_factory=list)
+    escalated: bool = False
+    escalation_reason: str | None = None
 
     @property
     def effective_status(self) -> Status:

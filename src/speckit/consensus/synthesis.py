@@ -1,13 +1,20 @@
 """The verdict of one stage run, by fixed rules applied in code (never left to a model).
 
 1. An expected agent that is missing, failed, timed out or answered invalid JSON
-   makes the run `degraded` (listed in `missing_agents` with the reason).
+   makes the run `degraded` (listed in `missing_agents` with the reason). An agent
+   whose quota, rate limit or credentials failed is replaced by its fallback when one
+   answered in its place (`substituted_for`): the fallback's answer fills the slot,
+   a note says so, and only a slot no call filled counts as missing (with every reason).
 2. `conflict` when a valid answer reports conflicts or categorical answers
    differ; conflict wins over degraded. A reported "conflict" that only says
    another agent failed is a failure (rule 1), recorded as a note.
 3. Otherwise `ok`. Agreements: items at least `quorum` agents share (fuzzy
    match); items one agent raised are kept as `unique`.
 4. An arbiter's ruling is recorded and may turn a conflict into ok (`arbiter.py`).
+5. With `min_agreement`, proposals whose `agreement_ratio` (see `models.Synthesis`) is
+   below it are a `conflict` ("proposals diverge: 2 of 14 items shared") even when no
+   agent reported one: an aggregator that merges two unrelated plans without objecting
+   must not make them `ok`. Categorical stages are judged by decision and left out.
 
 The result is a `Synthesis` (`models.py`).
 """
@@ -17,9 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from speckit.agents.failures import failure_words
 from speckit.agents.result import AgentResult
 from speckit.answers.extract import extract_json
-from speckit.answers.schemas import check_answer
+from speckit.answers.schemas import CATEGORICAL, check_answer
 from speckit.consensus.items import decision_of, failure_note, group_items, reported, stage_items
 from speckit.consensus.models import (
     AgentSummary,
@@ -141,6 +149,66 @@ def _read_answers(
     return found
 
 
+NOT_PROPOSING = frozenset({"aggregator", "arbiter"})  # they merge or rule: not a proposal
+MAX_POINTS = 20  # disagreement points kept; the rest are counted
+MAX_POINT_CHARS = 120
+
+
+@dataclass
+class ProposerAgreement:
+    """How much the proposers agreed (the fields of `Synthesis` with the same names)."""
+
+    ratio: float | None = None
+    shared: int = 0
+    total: int = 0
+    unshared: list[str] = field(default_factory=list)  # "only gemini: Add limiter"
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_POINT_CHARS else text[: MAX_POINT_CHARS - 1] + "…"
+
+
+def proposer_agreement(
+    stage: str, summaries: list[AgentSummary], items: dict[str, list[str]], quorum: int
+) -> ProposerAgreement:
+    """The share of the valid proposers' item groups that at least k of them raised
+    (k = max(2, min(quorum, proposers))); no ratio for a categorical stage, fewer than two
+    valid proposers, or no items."""
+    if stage in CATEGORICAL:
+        return ProposerAgreement()
+    proposers = {s.agent for s in summaries if s.valid and s.role not in NOT_PROPOSING}
+    proposed = {agent: texts for agent, texts in items.items() if agent in proposers}
+    if len(proposed) < 2:
+        return ProposerAgreement()
+    groups = group_items(proposed)
+    if not groups:
+        return ProposerAgreement()
+    need = max(2, min(quorum, len(proposed)))
+    shared = sum(1 for g in groups if len(g.members) >= need)
+    unshared = [
+        _short(f"only {', '.join(g.members)}: {g.text}") for g in groups if len(g.members) < need
+    ]
+    return ProposerAgreement(round(shared / len(groups), 4), shared, len(groups), unshared)
+
+
+def diverges(agreed: ProposerAgreement, min_agreement: float | None) -> str | None:
+    """Rule 5's conflict text when the proposals share less than `min_agreement`, else None."""
+    if min_agreement is None or agreed.ratio is None or agreed.ratio >= min_agreement:
+        return None
+    return (
+        f"proposals diverge: {agreed.shared} of {agreed.total} items shared "
+        f"({agreed.ratio:.0%} < min_agreement {min_agreement:.0%})"
+    )
+
+
+def _points(conflicts: list[str], unshared: list[str]) -> list[str]:
+    points = [_short(c) for c in conflicts] + unshared
+    if len(points) > MAX_POINTS:
+        return [*points[: MAX_POINTS - 1], f"… and {len(points) - MAX_POINTS + 1} more"]
+    return points
+
+
 def _verdict(
     conflicts: list[str], missing: list[MissingAgent], valid: int
 ) -> tuple[Status, list[str]]:
@@ -155,34 +223,101 @@ def _verdict(
     return "ok", [*reasons, f"all {valid} agents answered validly; no conflicts"]
 
 
+def _stand_ins(results: list[AgentResult]) -> dict[str, list[str]]:
+    """Slot agent -> the fallbacks that were asked in its place, in the order they ran."""
+    chains: dict[str, list[str]] = {}
+    for result in results:
+        if result.substituted_for and result.agent != result.substituted_for:
+            chains.setdefault(result.substituted_for, []).append(result.agent)
+    return chains
+
+
+def _slot_missing(slot: list[AgentSummary]) -> MissingAgent | None:
+    """A slot with fallbacks is missing only when no call in it gave a valid answer; its
+    reason then gives every call's (`…; fallback gemini (failed): …`)."""
+    if any(summary.valid for summary in slot):
+        return None
+    first, *rest = slot
+    reason = "; ".join(
+        [first.reason or first.status]
+        + [f"fallback {s.agent} ({s.status}): {s.reason or s.status}" for s in rest]
+    )
+    return MissingAgent(agent=first.agent, status=rest[-1].status, reason=reason)
+
+
+def substitution_notes(summaries: list[AgentSummary]) -> list[str]:
+    """`claude hit a rate limit (HTTP 429); gemini answered in its place`: one note per slot
+    a fallback filled (after `…, which ran out of quota` when more than one was asked)."""
+    by_name = {summary.agent: summary for summary in summaries}
+    notes = []
+    for first in summaries:
+        if first.replaced_by is None or first.substituted_for is not None:
+            continue  # not the head of a slot with fallbacks
+        slot = [first]
+        while slot[-1].replaced_by in by_name and len(slot) <= len(summaries):
+            slot.append(by_name[str(slot[-1].replaced_by)])
+        answered = next((s for s in slot if s.valid), None)
+        if answered is None or answered is first:
+            continue
+        failed = slot[: slot.index(answered)]
+        note = f"{first.agent} {failure_words(first.failure_kind, first.reason)}; "
+        note += f"{answered.agent} answered in its place"
+        between = [
+            f"{s.agent}, which {failure_words(s.failure_kind, s.reason)}" for s in failed[1:]
+        ]
+        notes.append(note + (f" (after {'; '.join(between)})" if between else ""))
+    return notes
+
+
 def synthesize(
     stage: str,
     spec_id: str,
     expected_agents: list[str],
     results: list[AgentResult],
     quorum: int = 2,
+    min_agreement: float | None = None,
 ) -> Synthesis:
-    """Judge one stage run: every expected agent's answer, agreements, conflicts, verdict."""
+    """Judge one stage run: every expected agent's answer, agreements, conflicts, verdict;
+    with `min_agreement`, diverging proposals are a conflict (rule 5)."""
     name = stage.removeprefix("spec-")
     check_answer(name, {})  # raises ValueError for an unknown stage
     by_agent: dict[str, AgentResult] = {}
     for result in results:
         by_agent.setdefault(result.agent, result)
+    chains = _stand_ins(results)
+    stand_ins = {agent for chain in chains.values() for agent in chain}
     summaries: list[AgentSummary] = []
     answers: dict[str, dict[str, Any]] = {}
+    missing: list[MissingAgent] = []
     for agent in dict.fromkeys([*expected_agents, *by_agent]):
-        summary, data = _judge(name, by_agent.get(agent), agent)
-        summaries.append(summary)
-        if data is not None:
-            answers[agent] = data
-    missing = [
-        MissingAgent(agent=s.agent, status=s.status, reason=s.reason or s.status)
-        for s in summaries
-        if not s.valid
-    ]
+        if agent in stand_ins:
+            continue  # judged in the slot it filled
+        slot: list[AgentSummary] = []
+        for member in [agent, *chains.get(agent, [])]:
+            summary, data = _judge(name, by_agent.get(member), member)
+            if slot:
+                slot[-1].replaced_by = member
+            slot.append(summary)
+            if data is not None:
+                answers[member] = data
+        summaries += slot
+        if len(slot) == 1:
+            if not slot[0].valid:
+                reason = slot[0].reason or slot[0].status
+                missing.append(MissingAgent(agent=agent, status=slot[0].status, reason=reason))
+            continue
+        gap = _slot_missing(slot)
+        if gap is not None:
+            missing.append(gap)
     found = _read_answers(name, summaries, answers, [m.agent for m in missing])
+    found.notes[:0] = substitution_notes(summaries)
+    agreed = proposer_agreement(name, summaries, found.items, quorum)
+    divergence = diverges(agreed, min_agreement)
+    if divergence is not None:
+        proposers = [s.agent for s in summaries if s.valid and s.role not in NOT_PROPOSING]
+        found.conflicts.append(ConflictDetail(kind="divergence", text=divergence, agents=proposers))
     conflicts = [
-        d.text if d.kind == "decision" else f"{', '.join(d.agents)}: {d.text}"
+        f"{', '.join(d.agents)}: {d.text}" if d.kind == "reported" else d.text
         for d in found.conflicts
     ]
     status, reasons = _verdict(conflicts, missing, len(answers))
@@ -212,4 +347,9 @@ def synthesize(
         decision=shared[0] if len(shared) == 1 else None,
         decisions=found.decisions,
         notes=found.notes,
+        agreement_ratio=agreed.ratio,
+        agreed_items=agreed.shared,
+        total_items=agreed.total,
+        min_agreement=min_agreement,
+        disagreement_points=_points(conflicts, agreed.unshared),
     )

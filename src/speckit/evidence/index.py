@@ -4,6 +4,10 @@ The files are the truth; this database only makes `speckit status` and
 reports instant. It stays fresh cheaply: each SPEC folder's mtime is stored,
 and only folders whose mtime changed are scanned again. A missing, corrupt or
 older-schema database is rebuilt from the files automatically.
+
+`spend` holds one row per paid (or answer-cached) agent call, from each run's
+`_metrics.json` files and each guardrail record's policy calls: both exist whether
+telemetry is on or not (`speckit.evidence.spend` sums them).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from speckit.evidence.naming import parse_guardrail_record_name, parse_name
 from speckit.evidence.overrides import read_override
 from speckit.numbers import number_or_none, whole_or_none
 
-SCHEMA_VERSION = "3"  # bump on any table or meaning change: older indexes are rebuilt
+SCHEMA_VERSION = "4"  # bump on any table or meaning change: older indexes are rebuilt
 PIPELINE_STATE_FILE = "auto_state.json"
 KINDS = ("consensus", "commands", "pipeline")
 
@@ -35,7 +39,7 @@ CREATE TABLE files (path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NO
 CREATE TABLE runs (synthesis_path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NOT NULL,
                    stage TEXT NOT NULL, timestamp TEXT NOT NULL, status TEXT NOT NULL,
                    decision TEXT, total_tokens INTEGER, total_cost_usd REAL,
-                   total_latency_ms INTEGER);
+                   total_latency_ms INTEGER, escalation_triggered INTEGER, tier TEXT);
 CREATE TABLE agent_calls (folder TEXT NOT NULL, spec_id TEXT NOT NULL, stage TEXT NOT NULL,
                           timestamp TEXT NOT NULL, agent TEXT NOT NULL, model TEXT,
                           status TEXT, prompt_tokens INTEGER, completion_tokens INTEGER,
@@ -43,12 +47,23 @@ CREATE TABLE agent_calls (folder TEXT NOT NULL, spec_id TEXT NOT NULL, stage TEX
 CREATE TABLE guardrails (path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NOT NULL,
                          stage TEXT NOT NULL, session_id TEXT NOT NULL, timestamp TEXT,
                          status TEXT NOT NULL, failed TEXT, mtime_ns INTEGER NOT NULL);
+CREATE TABLE spend (folder TEXT NOT NULL, spec_id TEXT NOT NULL, stage TEXT NOT NULL,
+                    run_key TEXT NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL,
+                    agent TEXT NOT NULL, role TEXT, status TEXT, prompt_tokens INTEGER,
+                    completion_tokens INTEGER, total_tokens INTEGER, cost_usd REAL,
+                    cost_source TEXT, cached INTEGER NOT NULL);
 CREATE TABLE pipeline (folder TEXT PRIMARY KEY, spec_id TEXT NOT NULL, state TEXT NOT NULL);
 CREATE INDEX runs_spec ON runs (spec_id, stage, timestamp);
 CREATE INDEX calls_spec ON agent_calls (spec_id, stage);
 CREATE INDEX guardrails_spec ON guardrails (spec_id, stage, timestamp);
+CREATE INDEX spend_spec ON spend (spec_id, stage);
+CREATE INDEX spend_day ON spend (day);
+CREATE INDEX spend_agent ON spend (agent, stage, run_key);
 CREATE INDEX files_spec ON files (spec_id, kind);
 """
+
+
+_FOLDER_TABLES = ("folders", "files", "runs", "agent_calls", "spend", "guardrails", "pipeline")
 
 
 def _load_json(path: Path) -> dict[str, Any] | None:
@@ -188,7 +203,7 @@ class EvidenceIndex:
             return
         with connection:
             for folder in [*changed, *gone]:
-                for table in ("folders", "files", "runs", "agent_calls", "guardrails", "pipeline"):
+                for table in _FOLDER_TABLES:
                     column = "path" if table == "folders" else "folder"
                     connection.execute(f"DELETE FROM {table} WHERE {column} = ?", (folder,))
             for folder in changed:
@@ -235,8 +250,11 @@ class EvidenceIndex:
                     path.with_name(path.name.replace("_synthesis.json", "_telemetry.jsonl"))
                 )
                 decision = synthesis.get("decision") if not override else None
+                escalation = self._telemetry_escalation(
+                    path.with_name(path.name.replace("_synthesis.json", "_telemetry.jsonl"))
+                )
                 connection.execute(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         str(path),
                         str(folder),
@@ -246,8 +264,14 @@ class EvidenceIndex:
                         status,
                         str(decision) if decision else None,
                         *totals,
+                        *escalation,
                     ),
                 )
+            elif name.kind == "metrics" and name.agent:
+                entry = _load_json(path)
+                if entry is not None:
+                    _insert_spend(connection, str(folder), spec_id, stage, timestamp, "stage",
+                                  {"agent": name.agent, **entry})  # fmt: skip
             elif name.kind == "telemetry":
                 for record in _telemetry_lines(path):
                     consensus = record.get("consensus") or {}
@@ -289,6 +313,22 @@ class EvidenceIndex:
             latency = _add(latency, whole_or_none(consensus.get("total_latency_ms")))
         return tokens, cost, latency
 
+    @staticmethod
+    def _telemetry_escalation(path: Path) -> tuple[int | None, str | None]:
+        """(escalation_triggered, tier) of the run's stage line: which tier decided, when the
+        consensus escalates (None for runs from before escalation existed)."""
+        for record in _telemetry_lines(path):
+            if record.get("event") == "override":
+                continue
+            consensus = record.get("consensus") or {}
+            triggered = consensus.get("escalation_triggered")
+            tier = consensus.get("tier", record.get("tier"))
+            return (
+                int(triggered) if isinstance(triggered, bool) else None,
+                str(tier) if tier is not None else None,
+            )
+        return None, None
+
     def _scan_commands(
         self, connection: sqlite3.Connection, folder: Path, spec_id: str, files: list[Path]
     ) -> None:
@@ -304,6 +344,12 @@ class EvidenceIndex:
             else:
                 status, failed = guardrail_status(record)
             timestamp = str((record or {}).get("timestamp") or session[:20])
+            policy = (record or {}).get("policy")
+            for call in policy.get("agents") or [] if isinstance(policy, dict) else []:
+                if isinstance(call, dict) and "call_status" in call:  # an agent was called
+                    entry = {**call, "status": call.get("call_status"), "role": "policy"}
+                    _insert_spend(connection, str(folder), spec_id, stage, session, "policy",
+                                  entry, day=timestamp[:10])  # fmt: skip
             connection.execute(
                 "INSERT INTO guardrails VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -318,6 +364,42 @@ class EvidenceIndex:
                     path.stat().st_mtime_ns,
                 ),
             )
+
+
+def _insert_spend(
+    connection: sqlite3.Connection,
+    folder: str,
+    spec_id: str,
+    stage: str,
+    run_key: str,
+    kind: str,
+    entry: dict[str, Any],
+    day: str | None = None,
+) -> None:
+    """One paid (or cached) call from a `_metrics.json` file or a guardrail record's policy
+    calls: what `speckit cost` and the budget checks add up. Run keys and record timestamps
+    are UTC (`YYYY-MM-DDTHH:MM:SSZ`), so their first ten characters are the UTC day."""
+    source = entry.get("cost_source")
+    connection.execute(
+        "INSERT INTO spend VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            folder,
+            spec_id,
+            stage,
+            run_key,
+            day or run_key[:10],
+            kind,
+            str(entry.get("agent")),
+            entry.get("role") if isinstance(entry.get("role"), str) else None,
+            entry.get("status") if isinstance(entry.get("status"), str) else None,
+            whole_or_none(entry.get("prompt_tokens")),
+            whole_or_none(entry.get("completion_tokens")),
+            whole_or_none(entry.get("total_tokens")),
+            number_or_none(entry.get("cost_usd")),
+            source if isinstance(source, str) else None,
+            int(source == "cached"),
+        ),
+    )
 
 
 def open_index(evidence_root: Path, cache_dir: Path) -> tuple[EvidenceIndex, sqlite3.Connection]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
-from speckit.agents.result import AgentResult, AgentStatus, Usage
+from speckit.agents.result import AgentResult, AgentStatus, FailureKind, Usage
 from speckit.answers.schemas import REQUIRED_FIELD, required_value
 from speckit.consensus.arbiter import apply_arbiter
 from speckit.consensus.models import Synthesis
@@ -87,6 +87,17 @@ def _failure(stated: str) -> AgentStatus:
     return "failed"
 
 
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _kind_or_none(value: Any) -> FailureKind | None:
+    for kind in get_args(FailureKind):
+        if kind == value:
+            return kind  # type: ignore[no-any-return]
+    return None
+
+
 def _result(
     stage: str, agent: str, answer_path: Path | None, metrics: dict[str, Any]
 ) -> AgentResult:
@@ -109,6 +120,9 @@ def _result(
         "usage": usage,
         "latency_ms": count_or_zero(metrics.get("latency_ms")),
         "cost_usd": cost if is_number(cost) else None,
+        # a fallback's call fills the slot it was recorded for, as it did in the run
+        "substituted_for": _text_or_none(metrics.get("substituted_for")),
+        "failure_kind": _kind_or_none(metrics.get("failure_kind")),
     }
     data, problem = _load(answer_path)
     metrics_status = str(metrics.get("status") or "")

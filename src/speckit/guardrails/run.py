@@ -11,7 +11,7 @@ taken nor released after a blocking failure.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,9 +164,13 @@ def run_guardrail(
     allow_dirty: bool = False,
     env: Mapping[str, str] | None = None,
     policy_ask: PolicyAsk | None = None,
+    checks: Sequence[CheckResult] = (),
 ) -> GuardrailOutcome:
     """Run the stage's checks, write the record, log and evidence; never raises on a failed
-    check (the outcome says), only on bad input (UsageError) or unreadable config."""
+    check (the outcome says), only on bad input (UsageError) or unreadable config.
+
+    `checks` are made by the caller before the guardrail (the pipeline's `budget`) and are
+    recorded first; a blocking failure among them keeps the lock from being taken."""
     stage_name = parse_stage(stage)
     check_spec_id(spec_id)
     check_session_id(session_id)
@@ -175,7 +179,7 @@ def run_guardrail(
     policy_check, policy_block = run_policy(workspace.config, spec_id, stage_name, policy_ask)
     environment = os.environ if env is None else env
     run = _Run(workspace, spec_id, stage_name, session_id, out_dir, environment,
-               policy_check, [policy_check], [], {})  # fmt: skip
+               policy_check, [*checks, policy_check], [], {})  # fmt: skip
     steps: dict[str, Callable[[], None]] = {
         # specify writes the SPEC's own spec.md: the plan stage's clean tree and baseline fit
         "specify": lambda: _plan(run, allow_dirty),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,9 +19,10 @@ from speckit.stages import STAGES, Stage, command_name
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
     from speckit.agents.runner import AgentRequest, ProgressCallback
-    from speckit.config import AgentConfig
+    from speckit.config import AgentConfig, Config
     from speckit.consensus.models import Synthesis
     from speckit.guardrails import GuardrailOutcome
+    from speckit.pipeline.budget import BudgetGate
     from speckit.pipeline.bundle import BundlePaths
     from speckit.specs.generated import Written
     from speckit.workspace import Workspace
@@ -66,6 +67,13 @@ class StageOptions:
     prewarm: tuple[str, ...] = ()  # modules the caller needs afterwards (e.g. rich)
     cancel: threading.Event | None = None  # set from any thread to stop the run (exit 130)
     commit: bool | None = None  # commit the run's documents and evidence; None: [pipeline].commit
+    cache: bool = True  # reuse identical earlier answers (`--no-cache`: False); [cache] enabled
+
+    def cache_dir(self, workspace: Workspace) -> Path | None:
+        """The answer cache's folder for this run's agents, or None when it is off."""
+        if not (self.cache and workspace.config.cache.enabled):
+            return None
+        return workspace.cache_dir / "cache"
 
     def environment(self) -> dict[str, str]:
         """What speckit itself reads (guardrail and telemetry switches): inherited < overrides."""
@@ -191,16 +199,17 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     timestamp = utc_timestamp()
     session_id = new_session_id(timestamp)
     opts.check_cancelled("before the guardrail")
+    budget = _budget(workspace, spec_id, stage, agents, opts)  # None: no [budget] cap set
     guardrail = None
     if not opts.skip_guardrail:
-        guardrail = _guardrail(workspace, spec_id, stage, session_id, opts)
+        guardrail = _guardrail(workspace, spec_id, stage, session_id, opts, budget)
     notes = _earlier_stage_notes(workspace, spec_id, stage)
     # The run key is the timestamp, or timestamp-N when a run of this stage already used
     # that second; raw outputs take the same key so they never overwrite another run's.
     clear_stale_claims(workspace.evidence_root, spec_id, stage)  # we hold the stage lock
     key = reserve_run(workspace.evidence_root, spec_id, stage, timestamp, session_id)
     try:
-        results, synthesis = _consult(workspace, spec_id, stage, agents, key, opts)
+        results, synthesis = _consult(workspace, spec_id, stage, agents, key, opts, budget)
         bundle = write_bundle(
             workspace.evidence_root,
             spec_id,
@@ -216,6 +225,11 @@ def _run_locked(workspace: Workspace, spec_id: str, stage: Stage, opts: StageOpt
     except BaseException:  # cancelled or crashed: free the run key, write nothing
         release_run(workspace.evidence_root, spec_id, stage, key)
         raise
+    notes += budget.notes if budget else []
+
+    from speckit.consensus.synthesis import substitution_notes  # prewarmed meanwhile
+
+    notes += substitution_notes(synthesis.agents)  # fallbacks that answered in a slot
     notes += track_verdict(workspace, spec_id, stage, synthesis, timestamp)  # SPEC.md's row
     run = StageRun(
         spec_id=spec_id,
@@ -246,6 +260,7 @@ def _consult(
     agents: list[AgentConfig],
     key: str,
     opts: StageOptions,
+    budget: BudgetGate | None = None,
 ) -> tuple[list[AgentResult], Synthesis]:
     """Proposers in parallel, then the aggregator, then the verdict (and the arbiter).
 
@@ -285,7 +300,11 @@ def _consult(
             context=context,
             extra={"EVIDENCE": evidence, **(extra or {})},
         ).text
-        return _request(workspace, agent, prompt, stage, raw_dir, prefix, opts.env, workdir, writes)
+        request = _request(
+            workspace, agent, prompt, stage, raw_dir, prefix, opts.env, workdir, writes
+        )
+        request.cache_dir = opts.cache_dir(workspace)  # None: --no-cache or [cache] off
+        return request
 
     if stage == "implement":
         from speckit.pipeline.implement import consult_implement, uses_worktrees
@@ -295,30 +314,79 @@ def _consult(
             return consult_implement(workspace, spec_id, agents, key, request_for, opts)
 
     aggregator = next((a for a in agents if a.role == "aggregator"), None)
-    proposers = [request_for(a) for a in agents if a.role != "aggregator"]
+    proposers = [a for a in agents if a.role != "aggregator"]
     not_called: list[AgentResult] = []  # the aggregator, when there was nothing to aggregate
+    proposals: list[AgentResult] = []  # what the aggregator (or its fallback) is shown
+    taken = {a.name for a in agents}  # an agent answers once per stage, in one slot
+
+    def fallback_for(failed: AgentResult) -> AgentRequest | None:
+        stand_in, why_not = _fallback_agent(workspace.config, failed, taken)
+        if why_not is not None:  # the verdict shows this line for the agent left out
+            failed.error = f"{failed.error or failed.status}; {why_not}"
+        if stand_in is None:
+            return None
+        shown = proposals if failed.role == "aggregator" else None
+        return request_for(stand_in, shown, role=failed.role)
 
     def make_aggregator(results: list[AgentResult]) -> AgentRequest | None:
         if aggregator is None:
             return None
         skipped = _skipped_aggregator(aggregator, stage, results)
         if skipped is None:
-            return request_for(aggregator, results)
+            from speckit.pipeline.budget import aggregator_refusal
+
+            request = request_for(aggregator, results)
+            skipped = aggregator_refusal(workspace, spec_id, stage, request, results, budget)
+            if skipped is None:
+                proposals.extend(results)
+                return request
         not_called.append(skipped)
         if opts.on_progress is not None:
             opts.on_progress(aggregator.name, "done", skipped)
         return None
 
-    _prewarm((*AFTER_AGENTS, *opts.prewarm))
+    consensus = workspace.config.consensus
+    tiers = None
+    if consensus.mode == "escalate":  # priced here, before the prewarm thread imports prices
+        from speckit.pipeline.escalation import first_tier
+
+        tiers = first_tier(workspace.config, stage, proposers)
+    requests = [request_for(a) for a in proposers] if tiers is None else []
+    ready = _prewarm((*AFTER_AGENTS, *opts.prewarm))
     opts.check_cancelled("before the agents started")
     logger.info("%s %s: %d agent(s), raw outputs in %s", stage, spec_id, len(agents), raw_dir)
-    results = run_stage_agents_sync(proposers, make_aggregator, opts.on_progress, opts.cancel)
+    outcome = None
+    if tiers is not None:  # the first tier, and the panel only if it disagrees
+        from speckit.pipeline.escalation import consult_tiers
+
+        outcome = consult_tiers(
+            workspace.config,
+            stage,
+            spec_id,
+            tiers,
+            request_for,
+            make_aggregator,
+            opts,
+            ready,
+            fallback_for,
+        )
+        results = outcome.results
+    else:
+        results = run_stage_agents_sync(
+            requests, make_aggregator, opts.on_progress, opts.cancel, fallback_for
+        )
     results = [*results, *not_called]
+    ready()
     from speckit.consensus.synthesis import synthesize  # imported by _prewarm meanwhile
 
-    quorum = workspace.config.consensus.quorum
-    synthesis = synthesize(stage, spec_id, [a.name for a in agents], results, quorum=quorum)
+    expected = [a.name for a in agents if outcome is None or a.name not in outcome.not_called]
+    synthesis = synthesize(
+        stage, spec_id, expected, results, consensus.quorum, consensus.min_agreement
+    )
+    if outcome is not None:
+        outcome.record(synthesis)
     logger.info("%s %s: consensus %s", stage, spec_id, synthesis.status)
+    synthesis.notes.extend(budget.notes if budget else [])  # kept in synthesis and telemetry
     if synthesis.status == "conflict" and workspace.config.consensus.arbiter:
         synthesis, ruling = _arbitrate(
             workspace, spec_id, stage, synthesis, results, raw_dir, prefix, context, opts
@@ -329,6 +397,25 @@ def _consult(
 
         judge_with_tests(synthesis, tests)
     return results, synthesis
+
+
+def _fallback_agent(
+    config: Config, failed: AgentResult, taken: set[str]
+) -> tuple[AgentConfig | None, str | None]:
+    """The agent that answers in `failed`'s place (its `fallback`), now taken; or None and
+    why not, when that agent is disabled or already answers in this stage (one agent, one
+    vote: a fallback that is also a proposer would count twice)."""
+    own = config.agents.get(failed.agent)
+    name = own.fallback if own is not None else None
+    if name is None:
+        return None, None
+    stand_in = config.agents[name]
+    if not stand_in.enabled:
+        return None, f"its fallback {name} is disabled"
+    if name in taken:
+        return None, f"its fallback {name} already answers in this stage"
+    taken.add(name)
+    return stand_in, None
 
 
 def _skipped_aggregator(
@@ -351,13 +438,18 @@ def _skipped_aggregator(
     )
 
 
-def _prewarm(targets: tuple[str, ...]) -> None:
+def _prewarm(targets: tuple[str, ...]) -> Callable[[], None]:
     """Import (and warm up) `targets` in a daemon thread: agents spend their time waiting
     on I/O, so this work overlaps with that wait instead of adding to the run's wall time.
 
     At exit the thread is told to stop and joined (bounded): interpreter shutdown
     freezes a daemon thread wherever it is, and one frozen inside an import holds
-    that module's lock, and an exit that imports it then would hang forever."""
+    that module's lock, and an exit that imports it then would hang forever.
+
+    Returns `ready`: call it before importing what the thread imports. Two threads importing
+    rapidfuzz at once can hand one of them the half-initialised `rapidfuzz.process`
+    ("partially initialized module"), e.g. when fast agents answer mid-prewarm; waiting
+    costs nothing, since the caller needs those modules then anyway."""
     import atexit
     import importlib
     import threading
@@ -384,14 +476,37 @@ def _prewarm(targets: tuple[str, ...]) -> None:
     thread = threading.Thread(target=load, name="speckit-prewarm", daemon=True)
     thread.start()
     atexit.register(finish)
+    return lambda: thread.join(PREWARM_JOIN_S)
+
+
+def _budget(
+    workspace: Workspace, spec_id: str, stage: Stage, agents: list[AgentConfig], opts: StageOptions
+) -> BudgetGate | None:
+    """The run's `budget` check (before any agent, the policy agents too); without a guardrail
+    to record it, a refusal is raised here (exit 4) and a warning becomes a note."""
+    if not workspace.config.budget.caps:
+        return None
+    from speckit.pipeline.budget import BudgetExceeded, check_before_stage
+
+    gate = check_before_stage(workspace, spec_id, stage, agents, recorded=not opts.skip_guardrail)
+    if gate is not None and gate.blocks and opts.skip_guardrail:
+        raise BudgetExceeded(gate.check.reason)
+    return gate
 
 
 def _guardrail(
-    workspace: Workspace, spec_id: str, stage: Stage, session_id: str, opts: StageOptions
+    workspace: Workspace,
+    spec_id: str,
+    stage: Stage,
+    session_id: str,
+    opts: StageOptions,
+    budget: BudgetGate | None = None,
 ) -> GuardrailOutcome:
     from speckit.guardrails import run_guardrail
+    from speckit.guardrails.policy import NotAsked
     from speckit.pipeline.policy import policy_asker
 
+    refused = budget is not None and budget.blocks  # no policy agent is paid for a refused run
     outcome = run_guardrail(
         workspace,
         spec_id,
@@ -399,7 +514,10 @@ def _guardrail(
         session_id,
         allow_dirty=opts.allow_dirty,
         env=opts.environment(),
-        policy_ask=policy_asker(workspace, spec_id, stage, opts.env, opts.cancel),
+        policy_ask=NotAsked("the budget check failed")
+        if refused
+        else policy_asker(workspace, spec_id, stage, opts.env, opts.cancel),
+        checks=[budget.check] if budget is not None else [],
     )
     if not outcome.passed:
         raise GuardrailFailed(outcome)
@@ -434,6 +552,7 @@ def _arbitrate(
         context=context,
     ).text
     request = _request(workspace, arbiter, prompt, stage, raw_dir, f"{prefix}_arbiter", opts.env)
+    request.cache_dir = opts.cache_dir(workspace)
     request.schema = arbiter_schema(stage)  # its ruling's keys, which the stage schema lacks
     opts.check_cancelled("before the arbiter")
     ruling = run_stage_agents_sync([request], None, opts.on_progress, opts.cancel)[0]

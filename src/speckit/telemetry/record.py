@@ -37,7 +37,8 @@ def agent_entry(
         "completion_tokens": usage.output_tokens if usage else None,
         "reasoning_tokens": usage.reasoning_tokens if usage else None,
         "total_tokens": usage.total_tokens if usage else None,
-        "cache_hit": None if cache_read is None else cache_read > 0,
+        # the answer cache (`agents.cache`); a provider's prompt cache is cache_read_tokens
+        "cache_hit": result.cached_from is not None if result else None,
         "cost_usd": result.cost_usd if result else None,
         "status": summary.status,
         "error": summary.reason if not summary.valid else None,
@@ -48,6 +49,12 @@ def agent_entry(
         "cache_read_tokens": cache_read,
         "cache_write_tokens": usage.cache_write_tokens if usage else None,
         "exit_code": result.exit_code if result else None,
+        "cached_from": result.cached_from if result else None,  # the origin call's raw output
+        "saved_usd": result.saved_usd if result else None,  # what the origin call cost
+        # fallbacks: why the call failed (quota, rate_limit, auth), whose slot a stand-in filled
+        "failure_kind": summary.failure_kind,
+        "substituted_for": summary.substituted_for,
+        "replaced_by": summary.replaced_by,
     }
 
 
@@ -169,6 +176,18 @@ def measured_tests(synthesis: Synthesis) -> TestsSummary | None:
     return winner.tests if winner is not None else None
 
 
+def escalation_reason(synthesis: Synthesis) -> str | None:
+    """Why more judges were called: the panel after a disagreeing first tier ("first tier
+    disagreed: …"), the arbiter after a conflict ("conflict sent to the arbiter"), or both;
+    None when neither was."""
+    reasons = []
+    if synthesis.escalated:
+        reasons.append(synthesis.escalation_reason or "first tier disagreed")
+    if synthesis.arbiter is not None:
+        reasons.append("conflict sent to the arbiter")
+    return "; ".join(reasons) or None
+
+
 def stage_record(
     synthesis: Synthesis,
     agents: list[dict[str, Any]],
@@ -197,12 +216,19 @@ def stage_record(
             **summary,
             "agents": agents,
             "disagreement_detected": synthesis.status == "conflict" or bool(synthesis.conflicts),
-            "disagreement_points": list(synthesis.conflicts),
-            "escalation_triggered": synthesis.arbiter is not None,
-            "escalation_reason": "conflict sent to the arbiter" if synthesis.arbiter else None,
+            "disagreement_points": list(synthesis.disagreement_points or synthesis.conflicts),
+            "escalation_triggered": synthesis.escalated or synthesis.arbiter is not None,
+            "escalation_reason": escalation_reason(synthesis),
             "total_tokens": _sum([a["total_tokens"] for a in agents]),
             "total_latency_ms": _sum([a["latency_ms"] for a in agents]),
             "total_cost_usd": _sum([a["cost_usd"] for a in agents]),
+            # speckit additions (issue 15): how much the proposers agreed, who decided
+            "agreement_ratio": synthesis.agreement_ratio,
+            "min_agreement": synthesis.min_agreement,
+            "mode": synthesis.mode,
+            "decided_by": synthesis.decided_by,
+            "first_tier": list(synthesis.first_tier),
+            "not_called": list(synthesis.not_called),
         },
         "quality_metrics": quality_metrics(guardrail, measured_tests(synthesis)),
         "guardrail": guardrail_block(guardrail),

@@ -66,8 +66,9 @@ def live_table(rows: Iterable[LiveAgent], now: float) -> Table:
         elif row.state == "done" and row.result is not None:
             took = (row.finished or now) - (row.started or now)
             mark, word = answered_state(row.result)
+            cached = " (cached)" if row.result.cached_from is not None else ""
             state = Text(
-                f"{mark} done: {word} in {took:.1f}s",
+                f"{mark} done: {word} in {took:.1f}s{cached}",
                 style=AGENT_STATE_STYLE.get(row.result.status, "red"),
             )
         else:
