@@ -111,30 +111,63 @@ def test_cost_says_what_is_left_of_each_cap(
     assert "stage  each stage run's estimate: at most $5.00" in text.stdout
 
 
-def test_cache_hits_and_escalations_avoided_are_counted_when_the_evidence_has_them(
-    cli: CliRunner, spent: tuple[ScriptedWorkspace, str]
-) -> None:
-    """The answer cache and the escalation are other parts of issue 15; their evidence says
-    `cost_source: "cached"` (cost 0) and `escalation_triggered: false` with a `tier`. Such
-    files are made here from a real run's, as those parts will write them."""
-    scripted, other = spent
-    folder = scripted.root / "evidence" / "consensus" / other
-    metrics = next(folder.glob("spec-plan_*_gemini_metrics.json"))
-    entry = json.loads(metrics.read_text())
-    metrics.write_text(
-        json.dumps({**entry, "cost_usd": 0.0, "cost_source": "cached", "cache_hit": True})
-    )
-    telemetry = next(folder.glob("spec-plan_*_telemetry.jsonl"))
-    line = json.loads(telemetry.read_text().splitlines()[0])
-    line["consensus"].update(escalation_triggered=False, tier="first")
-    telemetry.write_text(json.dumps(line) + "\n")
+ESCALATING = """
+[agents.gemini]
+driver = "scripted"
+script = "agents.toml"
+model = "gemini-2.5-pro"
+timeout = 10
 
-    data = _cost(cli, scripted, other)
-    (row,) = data["rows"]
-    assert (row["cache_hits"], row["cost_usd"]) == (1, 1.0)
-    assert row["cache_saved_usd"] == 0.5  # what gemini's paid plan answers cost
-    assert row["escalations_avoided"] == 1
+[agents.claude]
+driver = "scripted"
+script = "agents.toml"
+model = "claude-sonnet-4-5"
+timeout = 10
+
+[agents.gpt_codex]
+driver = "scripted"
+script = "agents.toml"
+model = "gpt-5-codex"
+timeout = 10
+
+[agents.gpt_pro]
+driver = "scripted"
+script = "agents.toml"
+model = "gpt-5"
+role = "aggregator"
+timeout = 10
+
+[stages.plan]
+agents = ["gemini", "claude", "gpt_codex", "gpt_pro"]
+first = ["gemini", "claude"]
+
+[stages.validate]
+agents = ["gemini", "claude", "gpt_pro"]
+"""
+
+
+def test_cache_hits_and_escalations_avoided_are_counted(cli: CliRunner, tmp_path: Path) -> None:
+    """A real escalated run (its first tier agrees: gpt_codex is never paid) and a real
+    re-run served from the answer cache, as `speckit cost` reads them from the evidence."""
+    scripted = make_scripted(tmp_path / "ws", SCRIPT)
+    scripted.configure(roster=ESCALATING)
+    config = scripted.root / "speckit.toml"
+    config.write_text(config.read_text().replace('mode = "panel"', 'mode = "escalate"'))
+    scripted.commit()
+    plan = cli("run", "plan", scripted.spec_id, cwd=scripted.root)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "decided by the first tier (gemini, claude); not called: gpt_codex" in plan.stdout
+    for _ in range(2):  # the second validate is answered from the cache
+        done = cli("run", "validate", scripted.spec_id, "--allow-dirty", cwd=scripted.root)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    data = _cost(cli, scripted, scripted.spec_id, "--by", "stage")
+    rows = {row["key"].split()[-1]: row for row in data["rows"]}
+    assert rows["plan"]["escalations_avoided"] == 1
+    assert rows["plan"]["calls"] == 3  # gemini, claude, and the aggregator on their two
+    assert rows["validate"]["cache_hits"] == 3
     assert data["total"]["escalations_avoided"] == 1
+    assert data["total"]["cache_hits"] == 3
 
 
 def test_cost_without_runs_and_with_no_cap(cli: CliRunner, scripted: ScriptedWorkspace) -> None:

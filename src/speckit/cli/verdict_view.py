@@ -71,6 +71,18 @@ def print_stage_run(run: StageRun, root: Path) -> None:
     if synthesis.tests is not None:
         mark = "✔ passed" if synthesis.tests.green else "✖ FAILED"
         console.print(f"tests:    {mark}: {synthesis.tests.summary}", markup=False)
+    if synthesis.mode == "escalate":  # which tier decided, and what it saved or why it did not
+        if synthesis.decided_by == "first":
+            skipped = ", ".join(synthesis.not_called) or "none"
+            tier = f"decided by the first tier ({', '.join(synthesis.first_tier)}); not called: "
+            console.print(f"tier:     {tier}{skipped}", markup=False)
+        elif synthesis.escalated:
+            console.print(
+                f"tier:     escalated to the panel: {synthesis.escalation_reason}", markup=False
+            )
+    if synthesis.agreement_ratio is not None:
+        share = f"{synthesis.agreement_ratio:.0%}"
+        console.print(f"agreed:   {share} of the proposers' items", markup=False)
     if synthesis.decision:
         console.print(f"decision: {synthesis.decision}", markup=False)
     for conflict in synthesis.conflicts:

@@ -26,7 +26,7 @@ from speckit.evidence.naming import parse_guardrail_record_name, parse_name
 from speckit.evidence.overrides import read_override
 from speckit.numbers import number_or_none, whole_or_none
 
-SCHEMA_VERSION = "4"  # bump on any table or meaning change: older indexes are rebuilt
+SCHEMA_VERSION = "5"  # bump on any table or meaning change: older indexes are rebuilt
 PIPELINE_STATE_FILE = "auto_state.json"
 KINDS = ("consensus", "commands", "pipeline")
 
@@ -323,6 +323,8 @@ class EvidenceIndex:
             consensus = record.get("consensus") or {}
             triggered = consensus.get("escalation_triggered")
             tier = consensus.get("tier", record.get("tier"))
+            if tier is None and consensus.get("mode") == "escalate":
+                tier = consensus.get("decided_by")  # "first" or "panel"
             return (
                 int(triggered) if isinstance(triggered, bool) else None,
                 str(tier) if tier is not None else None,

@@ -193,13 +193,13 @@ def _count_escalations(
     rows: dict[str, CostRow],
     total: CostRow,
 ) -> None:
-    """Runs decided by their first tier (telemetry `escalation_triggered` false with a `tier`):
-    the rest of the panel was never paid for."""
+    """Runs decided by their first tier (telemetry `decided_by: "first"`, not escalated): the
+    rest of the panel was never paid for."""
     where, params = _where(spec_id=spec_id)
     condition = " AND " if where else " WHERE "
     found = connection.execute(
         f"SELECT spec_id, stage, timestamp FROM runs{where}{condition}"
-        "escalation_triggered = 0 AND tier IS NOT NULL",
+        "escalation_triggered = 0 AND tier = 'first'",
         params,
     ).fetchall()
     for spec, stage, timestamp in found:
