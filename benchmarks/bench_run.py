@@ -82,7 +82,8 @@ def main() -> None:
             os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
             os.environ["PYTHONPYCACHEPREFIX"] = str(Path(temp) / "pycache")
         bare = [_timed([sys.executable, "-c", "pass"], root) for _ in range(runs)]
-        command = [sys.executable, "-m", "speckit", "run", "plan", spec_id]
+        # --no-cache: every run must start the agents, or the answer cache would measure itself
+        command = [sys.executable, "-m", "speckit", "run", "plan", spec_id, "--no-cache"]
         if not args.cold:
             _timed(command, root)  # warm-up: fills the bytecode cache
         measured = [_timed(command, root) for _ in range(runs)]

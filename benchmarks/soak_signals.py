@@ -263,6 +263,7 @@ def main() -> int:
                     "speckit",
                     command,
                     *(["plan", spec_id] if command == "run" else [spec_id, "--from", "plan"]),
+                    "--no-cache",  # each round must start its agents again
                 ]
                 startup_s = calibrate(argv, root, marker_dir, token)
                 print(
