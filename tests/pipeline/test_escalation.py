@@ -266,6 +266,12 @@ def test_min_agreement_turns_two_different_plans_into_a_conflict(
     assert consensus["disagreement_points"][0] == divergence
     assert "only claude: Rewrite in Rust" in consensus["disagreement_points"]
     assert consensus["min_agreement"] == 0.5 and consensus["agreement_ratio"] == 0.0
+    # re-judged from the evidence, the run that judged with min_agreement is a conflict again
+    rejudged = cli("consensus", "rejudge", str(scripted.consensus_dir()), "--json")
+    assert rejudged.returncode == 0, rejudged.stderr
+    statuses = [(v["recorded_status"], v["status"]) for v in json.loads(rejudged.stdout)]
+    assert statuses.count(("conflict", "conflict")) == 2, statuses
+    assert ("ok", "ok") in statuses  # the run before min_agreement was set
 
 
 @pytest.mark.parametrize(

@@ -196,6 +196,16 @@ def _arbiter(bundle: BundleFiles, results: list[AgentResult]) -> str | None:
     return None
 
 
+def _recorded_min_agreement(bundle: BundleFiles) -> float | None:
+    """The `min_agreement` the run judged with (recorded in its synthesis): a conflict that came
+    only from diverging proposals is found again, not re-judged as ok."""
+    recorded, _problem = _load(bundle.synthesis)
+    value = recorded.get("min_agreement") if isinstance(recorded, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value <= 1 else None
+
+
 def rejudge(root: Path, quorum: int = 2) -> list[Verdict]:
     """Judge every bundle under `root` by speckit's rules; an arbiter's ruling recorded in the
     bundle is applied after the verdict, as the run did (it is not one more voter)."""
@@ -205,7 +215,14 @@ def rejudge(root: Path, quorum: int = 2) -> list[Verdict]:
         arbiter = _arbiter(bundle, results)
         voters = [r for r in results if r.agent != arbiter]
         expected = [agent for agent in expected if agent != arbiter]
-        synthesis = synthesize(bundle.stage, bundle.folder.name, expected, voters, quorum=quorum)
+        synthesis = synthesize(
+            bundle.stage,
+            bundle.folder.name,
+            expected,
+            voters,
+            quorum=quorum,
+            min_agreement=_recorded_min_agreement(bundle),
+        )
         ruling = next((r for r in results if r.agent == arbiter), None)
         if ruling is not None:
             synthesis = apply_arbiter(synthesis, ruling)
