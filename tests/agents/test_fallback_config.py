@@ -3,6 +3,7 @@ following fallbacks never comes back to where it started. Each problem is one li
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,17 @@ def test_the_template_documents_the_setting() -> None:
     text = render_config({})
     assert "# fallback names another agent that answers in this one's place" in text
     assert "Default: none" in text
+
+
+def test_agents_list_shows_who_stands_in_for_whom(cli: CliRunner, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    _config(root, {"claude": "gemini"})
+    (root / "agents.toml").write_text("")
+    shown = cli("agents", "list", cwd=root)
+    assert shown.returncode == 0, shown.stderr
+    assert "fallback: claude -> gemini (when claude is out of quota" in shown.stdout
+    listed = cli("agents", "list", "--json", cwd=root)
+    by_name = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert by_name["claude"]["fallback"] == "gemini"
+    assert by_name["gemini"]["fallback"] is None

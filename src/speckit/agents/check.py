@@ -40,6 +40,7 @@ class AgentStatusRow:
     stages: list[str] = field(default_factory=list)
     usable: bool | None = None  # set by check_agents
     version: str | None = None
+    fallback: str | None = None  # who answers in its place when it is out of quota
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,7 +54,15 @@ def roster(config: Config, workdir: Path) -> list[AgentStatusRow]:
         stages: list[str] = [stage for stage, sc in config.stages.items() if name in sc.agents]
         rows.append(
             AgentStatusRow(
-                name, agent.driver, agent.model, agent.role, agent.enabled, found, detail, stages
+                name,
+                agent.driver,
+                agent.model,
+                agent.role,
+                agent.enabled,
+                found,
+                detail,
+                stages,
+                fallback=agent.fallback,
             )
         )
     return rows

@@ -46,6 +46,12 @@ def _print_table(rows: list[AgentStatusRow], checked: bool) -> None:
             detail,
         )
     output_console().print(table)
+    for row in rows:
+        if row.fallback:
+            click.echo(
+                f"fallback: {row.name} -> {row.fallback} (when {row.name} is out of quota, "
+                "rate-limited or not authenticated)"
+            )
 
 
 @agents.command("list")
