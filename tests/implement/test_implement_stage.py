@@ -218,3 +218,29 @@ def test_the_tui_shows_the_candidates_and_the_winner(project: Project) -> None:
 
     asyncio.run(scenario())
     assert (project.root / "calc" / "ops.py").read_text() == RIGHT
+
+
+def test_a_reviewer_that_would_pass_the_stage_budget_is_not_called(project: Project) -> None:
+    toml = (project.root / "speckit.toml").read_text()
+    assert "\nwarn_at = 0.8\n" in toml
+    toml = toml.replace("\nwarn_at = 0.8\n", "\nstage_usd = 3.0\nwarn_at = 0.8\n", 1)
+    (project.root / "speckit.toml").write_text(toml)
+    project.commit("a stage budget")
+    paid = "cost_usd = 2.0\n"  # each implementer reports $2: $4 spent before the reviewer
+    project.script(
+        implementer("claude", RIGHT) + paid, implementer("gpt_codex", WRONG) + paid, reviewer()
+    )
+    head = project.git("rev-parse", "HEAD").strip()
+
+    done = run_speckit("run", "implement", project.spec_id, cwd=project.root)
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    synthesis = project.synthesis()
+    (reviewer_summary,) = [a for a in synthesis["agents"] if a["agent"] == "gpt_pro"]
+    assert reviewer_summary["status"] == "missing"
+    assert (
+        "stage budget" in reviewer_summary["reason"] and "> cap $3.00" in reviewer_summary["reason"]
+    )
+    assert synthesis["winner"] == "claude"  # the tests still chose; nothing is applied
+    assert project.git("rev-parse", "HEAD").strip() == head
+    assert len(project.worktrees()) == 1

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from speckit.implement.candidates import CandidateChange
     from speckit.implement.testrun import TestRun
     from speckit.implement.worktrees import TreeSnapshot, Worktree
+    from speckit.pipeline.budget import BudgetGate
     from speckit.pipeline.stage import StageOptions
     from speckit.workspace import Workspace
 
@@ -61,6 +62,7 @@ class _Run:
     before: TreeSnapshot
     trees: dict[str, Worktree] = field(default_factory=dict)
     keep_branches: set[str] = field(default_factory=set)
+    budget: BudgetGate | None = None  # the stage's budget check: asked again before the reviewer
 
     @property
     def folder(self) -> Path:
@@ -88,6 +90,7 @@ def consult_implement(
     key: str,
     request_for: RequestFor,
     opts: StageOptions,
+    budget: BudgetGate | None = None,
 ) -> tuple[list[AgentResult], Synthesis]:
     """Implementers in worktrees, tests, the reviewer, the winner: results and verdict."""
     from speckit.implement.worktrees import (
@@ -115,6 +118,7 @@ def consult_implement(
         base=head_commit(repo),
         exclude=exclude,
         before=snapshot(repo, exclude),
+        budget=budget,
     )
     safe_key = ref_safe(key)
     try:
@@ -175,7 +179,7 @@ def _consult(
     results = list(results)
     pick = None
     if reviewer is not None:
-        review = _review(run, reviewer, candidates, changes, request_for, opts)
+        review = _review(run, reviewer, candidates, changes, request_for, opts, results)
         results.append(review)
         pick = _pick_of(review)
     synthesis = _verdict(run, agents, results, candidates, pick, base)
@@ -357,9 +361,11 @@ def _review(
     changes: dict[str, CandidateChange],
     request_for: RequestFor,
     opts: StageOptions,
+    paid: list[AgentResult],
 ) -> AgentResult:
     """The reviewer sees every candidate's diff and test result; its pick is one rule of
-    the choice (after the tests), its checklist the stage's review."""
+    the choice (after the tests), its checklist the stage's review. A budget cap it would
+    pass leaves it uncalled (missing), as for any stage's aggregator."""
     from speckit.agents.result import AgentResult
     from speckit.agents.runner import run_stage_agents_sync
 
@@ -381,6 +387,16 @@ def _review(
         role="reviewer",
         extra={"CANDIDATES": candidates_text(candidates, changes)},
     )
+    if run.budget is not None:
+        from speckit.pipeline.budget import aggregator_refusal
+
+        refused = aggregator_refusal(
+            run.workspace, run.spec_id, "implement", request, paid, run.budget
+        )
+        if refused is not None:
+            if opts.on_progress is not None:
+                opts.on_progress(reviewer.name, "done", refused)
+            return refused
     opts.check_cancelled("before the reviewer")
     return run_stage_agents_sync([request], None, opts.on_progress, opts.cancel)[0]
 

@@ -311,7 +311,11 @@ def _consult(
 
         if uses_worktrees(agents):
             _prewarm((*AFTER_AGENTS, *opts.prewarm))
-            return consult_implement(workspace, spec_id, agents, key, request_for, opts)
+            results, synthesis = consult_implement(
+                workspace, spec_id, agents, key, request_for, opts, budget
+            )
+            synthesis.notes.extend(budget.notes if budget else [])
+            return results, synthesis
 
     aggregator = next((a for a in agents if a.role == "aggregator"), None)
     proposers = [a for a in agents if a.role != "aggregator"]
