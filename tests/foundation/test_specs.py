@@ -197,3 +197,23 @@ def test_explicit_id_may_not_reuse_a_number(cli: CliRunner, workspace: Path) -> 
     assert cli("new", "First", cwd=workspace).returncode == 0
     clash = cli("new", "Dup", "--id", "SPEC-KIT-005-dup", cwd=workspace)
     assert clash.returncode == 64 and "SPEC-KIT-005 is already used" in clash.stderr
+
+
+def test_specs_and_status_sort_by_number_not_by_text(cli: CliRunner, workspace: Path) -> None:
+    for number in ("1000", "105", "100", "095"):
+        done = cli("new", f"Item {number}", "--id", f"SPEC-KIT-{number}-item", cwd=workspace)
+        assert done.returncode == 0, done.stderr
+    cli("new", "Named", "--id", "SPEC-KIT-DEMO", cwd=workspace)
+    cli("new", "Other area", "--id", "SPEC-AUTH-200-login", cwd=workspace)
+    expected = [
+        "SPEC-AUTH-200-login",
+        "SPEC-KIT-095-item",
+        "SPEC-KIT-100-item",
+        "SPEC-KIT-105-item",
+        "SPEC-KIT-1000-item",  # text order would put it between 100 and 105
+        "SPEC-KIT-DEMO",
+    ]
+    listed = json.loads(cli("specs", "--json", cwd=workspace).stdout)
+    assert [d["spec_id"] for d in listed] == expected
+    status = json.loads(cli("status", "--json", cwd=workspace).stdout)
+    assert [d["spec_id"] for d in status] == expected

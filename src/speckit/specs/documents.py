@@ -18,6 +18,7 @@ from speckit.specs.ids import (
     make_id,
     next_number,
     slugify,
+    spec_sort_key,
 )
 from speckit.specs.tracker import (
     TrackerRow,
@@ -164,7 +165,7 @@ def list_specs(workspace: Workspace) -> list[SpecInfo]:
             folders[row.task_id] = workspace.docs_dir / row.task_id
     by_spec = rows_by_spec(rows)
     infos = []
-    for spec_id, folder in sorted(folders.items()):
+    for spec_id, folder in sorted(folders.items(), key=lambda item: spec_sort_key(item[0])):
         match = by_spec.get(spec_id)
         missing = tuple(n for n in SPEC_DOCUMENTS if not (folder / n).is_file())
         infos.append(

@@ -75,5 +75,15 @@ def allocated_prefix(spec_id: str) -> str | None:
     return f"SPEC-{match['area']}-{int(match['number']):03d}" if match else None
 
 
+def spec_sort_key(spec_id: str) -> tuple[int, str, int, str]:
+    """Order SPECs as people count them: by area, then by number (SPEC-KIT-100 < SPEC-KIT-105 <
+    SPEC-KIT-1000, which text order puts between the two), then slug; ids that are not
+    allocated (`SPEC-OPS-ALPHA`) follow, in text order."""
+    match = _ALLOCATED.match(spec_id)
+    if match is None:
+        return (1, spec_id, 0, "")
+    return (0, match["area"], int(match["number"]), match["slug"] or "")
+
+
 def make_id(area: str, number: int, slug: str) -> str:
     return f"SPEC-{area}-{number:03d}-{slug}" if slug else f"SPEC-{area}-{number:03d}"

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from speckit.errors import UsageError
-from speckit.specs.ids import check_spec_id
+from speckit.specs.ids import check_spec_id, spec_sort_key
 from speckit.stages import STAGES, Stage, parse_stage
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -228,7 +228,8 @@ def complete(line: str, spec_ids: Iterable[str] = ()) -> list[str]:
     if name not in USAGE or name in {"/new", "/set-env", "/help", "/quit"}:
         return []
     if len(words) == 1:  # the SPEC position
-        return [f"{prefix}{spec} " for spec in _candidates(last, sorted(spec_ids))]
+        ordered = sorted(spec_ids, key=spec_sort_key)
+        return [f"{prefix}{spec} " for spec in _candidates(last, ordered)]
     if name == "/spec-auto" and words[-1] == "--from":
         return [f"{prefix}{stage} " for stage in _candidates(last, STAGES)]
     flags = AUTO_FLAGS if name == "/spec-auto" else STAGE_FLAGS
