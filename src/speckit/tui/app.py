@@ -73,7 +73,8 @@ class SpeckitApp(App[None]):
             yield SpecList(id="specs")
             yield VerticalScroll(id="history")
         yield Static("", id="hint")
-        yield CommandLine(lambda: self.spec_ids, id="command")
+        history = self.workspace.cache_dir / "tui_history"  # kept between sessions
+        yield CommandLine(lambda: self.spec_ids, history_path=history, id="command")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
@@ -17,6 +18,49 @@ from speckit.tui.render import stage_verdicts
 
 if TYPE_CHECKING:
     from speckit.pipeline.status import SpecStatus
+
+
+HISTORY_KEPT = 500  # lines of command history kept between sessions
+
+
+def without_secrets(line: str) -> str:
+    """`/set-env NAME=VALUE …` as `/set-env NAME= …`: the names come back with ↑, the
+    values (API keys, tokens) are never kept, in memory or on disk."""
+    import shlex
+
+    if not line.startswith("/set-env"):
+        return line
+    try:
+        words = shlex.split(line)
+    except ValueError:  # unbalanced quotes: keep the command word only
+        return "/set-env"
+    kept = [word.split("=", 1)[0] + "=" if "=" in word else word for word in words]
+    return " ".join(kept)
+
+
+def load_history(path: Path | None) -> list[str]:
+    """The history of earlier sessions; an unreadable file is an empty history."""
+    if path is None:
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [without_secrets(line) for line in lines if line.strip()][-HISTORY_KEPT:]
+
+
+def save_history(path: Path | None, history: list[str]) -> None:
+    """Written whole and atomically; a history that cannot be written is not worth an error."""
+    if path is None:
+        return
+    from speckit.fsutil import atomic_write_text
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = "".join(f"{line}\n" for line in history[-HISTORY_KEPT:])
+        atomic_write_text(path, text, inside=path.parent)
+    except OSError:
+        return
 
 
 class SlashSuggester(Suggester):
@@ -47,21 +91,30 @@ class CommandLine(Input):
             super().__init__()
             self.candidates = candidates
 
-    def __init__(self, spec_ids: Callable[[], Iterable[str]], **kwargs: object) -> None:
+    def __init__(
+        self,
+        spec_ids: Callable[[], Iterable[str]],
+        history_path: Path | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(
             placeholder="/help for commands · Tab completes · ↑/↓ history",
             suggester=SlashSuggester(spec_ids),
             **kwargs,  # type: ignore[arg-type]
         )
         self.spec_ids = spec_ids
-        self.history: list[str] = []
-        self._position = 0
+        self.history_path = history_path
+        self.history: list[str] = load_history(history_path)
+        self._position = len(self.history)
         self._draft = ""
 
     def remember(self, line: str) -> None:
-        """Add a submitted line to the history (no repeats in a row)."""
+        """Add a submitted line to the history (no repeats in a row), kept for the next
+        session too; a /set-env line is kept without its values (they are often keys)."""
+        line = without_secrets(line)
         if line and (not self.history or self.history[-1] != line):
             self.history.append(line)
+            save_history(self.history_path, self.history)
         self._position = len(self.history)
         self._draft = ""
 
