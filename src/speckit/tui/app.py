@@ -39,10 +39,13 @@ if TYPE_CHECKING:
 HELP_KEYS = (
     "SPEC may be an id or its unique prefix (SPEC-KIT-005). --consensus is accepted as in the "
     "earlier system: every stage run is a consensus run.\n"
-    "Keys: Tab completes, ↑/↓ history, Esc or Ctrl+C cancels a run, Ctrl+Y copies the newest "
-    "run's synthesis and telemetry paths (c on a focused cell: that cell's), Ctrl+Q quits."
+    "Keys: Tab completes, ↑/↓ history (kept between sessions), Esc closes the hint, then "
+    "clears the line, then cancels a run; Ctrl+C cancels a run, Ctrl+Y copies the newest "
+    "run's synthesis and telemetry paths (c on a focused cell: that cell's), Ctrl+Q quits "
+    "(twice during a run)."
 )
 KILL_AFTER = 3.0  # seconds after a cancel before every live agent group is SIGKILLed
+QUIT_CONFIRM_S = 5.0  # how long a first Ctrl+Q during a run waits for the second
 
 
 class SpeckitApp(App[None]):
@@ -51,8 +54,8 @@ class SpeckitApp(App[None]):
     TITLE = "speckit"
     CSS_PATH = str(data_file("tui", "app.tcss"))
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel_run", "Cancel run", priority=True),
-        Binding("ctrl+c", "cancel_run", "Cancel run", show=False, priority=True),
+        Binding("escape", "escape", "Close / clear / cancel run", priority=True),
+        Binding("ctrl+c", "interrupt", "Cancel run", show=False, priority=True),
         Binding("ctrl+y", "copy_paths", "Copy paths"),
         Binding("ctrl+l", "focus_command", "Command line", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -64,6 +67,8 @@ class SpeckitApp(App[None]):
         # /set-env values: overrides on top of each agent's env (`speckit.agents.env`)
         self.session_env: dict[str, str] = dict(env or {})
         self.control: RunControl | None = None
+        self.hint_shown = False  # completion candidates under the command line
+        self.quit_armed = False  # a first Ctrl+Q during a run
         self.active: RunCell | None = None
         self.spec_ids: list[str] = []
 
@@ -129,11 +134,13 @@ class SpeckitApp(App[None]):
         command_line.remember(line)
         command_line.value = ""
         self.query_one("#hint", Static).update("")
+        self.hint_shown = False
         if line:
             self.run_line(line)
 
     def on_command_line_candidates(self, message: CommandLine.Candidates) -> None:
         self.query_one("#hint", Static).update("  ".join(c.strip() for c in message.candidates))
+        self.hint_shown = True
 
     def run_line(self, line: str) -> None:
         """Parse and dispatch one command line; any mistake is a one-line error cell."""
@@ -263,9 +270,30 @@ class SpeckitApp(App[None]):
         self.refresh_specs()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel_run":
-            return self.control is not None  # otherwise Esc / Ctrl+C go to the widgets
+        if action == "escape":  # idle, or a screen on top (the command palette): its own Esc
+            return self.control is not None and len(self.screen_stack) == 1
         return True
+
+    def action_escape(self) -> None:
+        """Esc is deliberate: it closes what is open first (the completion hint), then clears
+        the command line, and only when there is nothing else to close cancels the run."""
+        hint = self.query_one("#hint", Static)
+        if self.hint_shown:
+            hint.update("")
+            self.hint_shown = False
+            return
+        command_line = self.query_one("#command", CommandLine)
+        if command_line.value:
+            command_line.value = ""
+            return
+        self.action_cancel_run()
+
+    def action_interrupt(self) -> None:
+        """Ctrl+C cancels a run; with none going, it says how to quit (it never quits)."""
+        if self.control is not None:
+            self.action_cancel_run()
+        else:
+            self.notify("no run to cancel; Ctrl+Q quits")
 
     def action_cancel_run(self) -> None:
         if self.control is None or self.control.cancelled:
@@ -302,7 +330,16 @@ class SpeckitApp(App[None]):
         self.exit()
 
     async def action_quit(self) -> None:
+        """Quit; during a run, only when Ctrl+Q is pressed again (the run is then cancelled)."""
+        if self.control is not None and not self.quit_armed:
+            self.quit_armed = True
+            self.notify("a run is in progress: press Ctrl+Q again to cancel it and quit")
+            self.set_timer(QUIT_CONFIRM_S, self._disarm_quit)
+            return
         self.shutdown()
+
+    def _disarm_quit(self) -> None:
+        self.quit_armed = False
 
 
 def run_app(workspace_root: Path, env: Mapping[str, str] | None = None) -> None:
