@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from speckit.implement.candidates import capture
-from speckit.implement.worktrees import create_worktree, head_commit, remove_run, remove_worktree
+from speckit.implement.git import head_commit
+from speckit.implement.worktrees import create_worktree, remove_run, remove_worktree
 
 TARGET_MS = 300.0
 FILES = 2000

@@ -12,7 +12,8 @@ import pytest
 
 from speckit.errors import SpeckitError
 from speckit.implement.candidates import apply_commit, capture, commit_candidate, is_test_path
-from speckit.implement.worktrees import Worktree, create_worktree, head_commit
+from speckit.implement.git import head_commit
+from speckit.implement.worktrees import Worktree, create_worktree
 
 SPEC = "SPEC-KIT-014-implement"
 RUN = "2026-11-29T18:30:00Z"

@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 
 from speckit.errors import SpeckitError
+from speckit.implement.git import git_toplevel, head_commit
+from speckit.implement.snapshot import changes_since, snapshot
 from speckit.implement.worktrees import (
     OWNER_FILE,
-    changes_since,
     create_worktree,
     finish_run,
-    git_toplevel,
-    head_commit,
     list_worktrees,
     prune_stale,
     read_owner,
@@ -28,7 +27,6 @@ from speckit.implement.worktrees import (
     remove_run,
     remove_worktree,
     run_dir,
-    snapshot,
 )
 from tests.conftest import REPO_ROOT
 
@@ -173,7 +171,8 @@ def test_worktrees_made_from_several_threads_at_once(repo: Path) -> None:
 OWNER_SCRIPT = """
 import sys, time
 from pathlib import Path
-from speckit.implement.worktrees import create_worktree, head_commit
+from speckit.implement.git import head_commit
+from speckit.implement.worktrees import create_worktree
 repo = Path(sys.argv[1])
 create_worktree(repo, repo, sys.argv[2], sys.argv[3], "claude", head_commit(repo))
 print("ready", flush=True)

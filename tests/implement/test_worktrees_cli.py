@@ -6,7 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from speckit.implement.worktrees import OWNER_FILE, create_worktree, head_commit, run_dir
+from speckit.implement.git import head_commit
+from speckit.implement.worktrees import OWNER_FILE, create_worktree, run_dir
 from tests.conftest import CliRunner
 
 SPEC = "SPEC-KIT-014-implement"

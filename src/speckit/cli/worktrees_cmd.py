@@ -32,7 +32,7 @@ def worktrees() -> None:
 
 
 def _repo_and_root(ctx: click.Context) -> tuple[Path, Path]:
-    from speckit.implement.worktrees import git_toplevel
+    from speckit.implement.git import git_toplevel
 
     workspace = app(ctx).workspace()
     return git_toplevel(workspace.root), workspace.root

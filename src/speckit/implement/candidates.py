@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from speckit.errors import SpeckitError
-from speckit.implement.worktrees import Worktree, common_dir, git, git_text, head_commit
+from speckit.implement.git import common_dir, git, git_text, head_commit
+from speckit.implement.worktrees import Worktree
 
 FALLBACK_NAME = "speckit"
 FALLBACK_EMAIL = "speckit@localhost"

@@ -16,110 +16,44 @@ Pruning rules (documented in `speckit worktrees prune --help` too):
   (`[implement] apply = "branch"`) that holds commits merged nowhere: speckit never deletes
   work it handed to the user; `git branch -D` does, once the user decides.
 
-Also here: `snapshot`/`changes_since`, which prove the main working tree was left alone
-while the agents ran.
+git itself is run by `implement.git`; the proof that the main working tree was left alone
+is `implement.snapshot`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
-import hashlib
 import json
 import os
 import re
 import shutil
 import socket
 import stat
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from speckit.errors import SpeckitError
+from speckit.implement.git import (
+    GitError,
+    common_dir,
+    git,
+    git_text,
+    registered_worktrees,
+)
 
 WORKTREES = ".speckit/worktrees"  # under the workspace root
 OWNER_FILE = ".owner.json"  # in a run folder; agent names cannot start with "."
 BRANCH_PREFIX = "speckit/"
 BASE_AGENT = "base"  # the worktree that runs the tests on the untouched base
-_GIT_TIMEOUT_S = 300.0
 _YOUNG_S = 60.0  # a run folder without owner file younger than this is being made: left alone
-# Variables that would point git at another repository than the folder it runs in (a hook's
-# environment has them): in a worktree that would stage into the user's own index.
-_GIT_ENV_DROP = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-)
 _STAMP_KEY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z((?:-\d+)?)$")
 _SAFE_RUN = re.compile(r"\d{8}T\d{6}Z(?:-\d+)?$")
 _AGENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class GitError(SpeckitError):
-    """A git command failed; the message is git's own reason, on one line."""
-
-
-def _git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_ENV_DROP}
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["LC_ALL"] = env["LANGUAGE"] = "C"  # git's messages are read in English
-    return env
-
-
-def git(
-    args: Sequence[str],
-    cwd: Path,
-    *,
-    stdin: str | bytes | None = None,
-    env: dict[str, str] | None = None,
-    ok: Collection[int] = (0,),
-    timeout: float = _GIT_TIMEOUT_S,
-) -> subprocess.CompletedProcess[bytes]:
-    """Run `git ARGS` in `cwd`; GitError (one line, git's reason) for an exit not in `ok`."""
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            input=data,
-            capture_output=True,
-            env={**_git_env(), **(env or {})},
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed (or not on PATH); implement needs it") from None
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} did not finish in {timeout:.0f} s in {cwd}") from None
-    except OSError as exc:
-        raise GitError(f"git {args[0]} could not start in {cwd}: {exc.strerror}") from None
-    if done.returncode not in ok:
-        raise GitError(f"git {args[0]} failed: {_reason(done)}")
-    return done
-
-
-def git_text(args: Sequence[str], cwd: Path, **kwargs: object) -> str:
-    """git's stdout as text (surrogate escapes keep odd bytes in file names round-trippable)."""
-    done = git(args, cwd, **kwargs)  # type: ignore[arg-type]
-    return done.stdout.decode("utf-8", "surrogateescape")
-
-
-def _reason(done: subprocess.CompletedProcess[bytes]) -> str:
-    text = (done.stderr or done.stdout).decode("utf-8", "replace")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith(("fatal:", "error:")):
-            return line
-    return lines[-1] if lines else f"exit {done.returncode}"
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -168,42 +102,6 @@ def run_dir(root: Path, spec_id: str, run_key: str) -> Path:
     from speckit.specs.ids import check_spec_id
 
     return worktrees_dir(root) / check_spec_id(spec_id) / ref_safe(run_key)
-
-
-# --- the repository ------------------------------------------------------------------------
-
-
-def git_toplevel(path: Path) -> Path:
-    """The top folder of the git working tree holding `path`; a one-line SpeckitError when
-    `path` is in no repository, or the repository has no commit yet (a worktree needs one)."""
-    done = git(["rev-parse", "--show-toplevel", "--verify", "-q", "HEAD"], path, ok=(0, 1, 128))
-    lines = done.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if done.returncode == 128 or not lines:
-        raise SpeckitError(
-            f"{path} is not in a git repository; implement codes in git worktrees: "
-            "run 'git init' and commit your project first"
-        )
-    if done.returncode != 0 or len(lines) < 2:
-        raise SpeckitError(
-            f"the git repository at {lines[0]} has no commit yet; implement branches from "
-            "HEAD: commit your project first (git add -A && git commit -m 'start')"
-        )
-    return Path(lines[0])
-
-
-def head_commit(repo: Path) -> str:
-    """The full sha HEAD points at (detached or on a branch)."""
-    done = git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], repo, ok=(0, 1, 128))
-    if done.returncode != 0:
-        raise SpeckitError(f"{repo} has no commit yet: commit your project first")
-    return done.stdout.decode().strip()
-
-
-@functools.lru_cache(maxsize=64)
-def common_dir(repo: Path) -> Path:
-    """The repository's shared git folder (`.git` of the main tree), asked once per repo."""
-    text = git_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], repo)
-    return Path(text.strip())
 
 
 # --- owners --------------------------------------------------------------------------------
@@ -394,24 +292,6 @@ def remove_worktree(wt: Worktree, *, delete_branch: bool = True) -> None:
         _delete_branches(wt.repo, [wt.branch])
 
 
-def _registered(repo: Path) -> list[tuple[Path, str | None]]:
-    """Every worktree git knows (path, branch or None), the main one included."""
-    out = git_text(["worktree", "list", "--porcelain", "-z"], repo)
-    found: list[tuple[Path, str | None]] = []
-    path: Path | None = None
-    branch: str | None = None
-    for item in [*out.split("\0"), ""]:
-        if not item:
-            if path is not None:
-                found.append((path, branch))
-            path, branch = None, None
-        elif item.startswith("worktree "):
-            path = Path(item[len("worktree ") :])
-        elif item.startswith("branch refs/heads/"):
-            branch = item[len("branch refs/heads/") :]
-    return found
-
-
 def _speckit_branches(repo: Path) -> dict[str, str]:
     """speckit's branches: name → tip sha."""
     out = git_text(
@@ -471,7 +351,7 @@ def finish_run(root: Path, spec_id: str, run_key: str, *, kept: Collection[str] 
 def _remove_worktrees(repo: Path, folder: Path) -> int:
     removed = 0
     resolved = folder.resolve()
-    for path, _branch in _registered(repo):
+    for path, _branch in registered_worktrees(repo):
         if path.resolve().parent == resolved:
             _remove_tree(repo, path)
             removed += 1
@@ -600,7 +480,7 @@ def _runs(repo: Path, root: Path) -> dict[tuple[str, str], _Run]:
                     if child.is_dir() and not child.name.startswith("."):
                         entry.trees[child.name] = (child, None)
     base = top.resolve()
-    for path, branch in _registered(repo):
+    for path, branch in registered_worktrees(repo):
         try:
             parts = path.resolve().relative_to(base).parts
         except ValueError:
@@ -718,104 +598,3 @@ def prune_stale(
     if not dry_run:
         _worktree_prune(repo)
     return removed
-
-
-# --- the main working tree, before and after ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TreeSnapshot:
-    """What the main working tree held: HEAD (and its branch), and per path the status git
-    gives (index and HEAD blob ids) with a hash of the file's content in the tree."""
-
-    head: str | None
-    ref: str | None
-    entries: dict[str, tuple[str, ...]]
-
-
-def _excludes(repo: Path, exclude: Sequence[Path]) -> list[str]:
-    """`:(exclude)` pathspecs for the folders inside `repo`, speckit's worktrees among them."""
-    top = repo.resolve()
-    paths = list(exclude)
-    paths += [path for path, _branch in _registered(repo)[1:]]  # worktrees nested in the tree
-    specs = []
-    for path in paths:
-        with contextlib.suppress(ValueError, OSError):
-            rel = path.resolve().relative_to(top)
-            if rel.parts:
-                specs.append(f":(exclude,literal){rel.as_posix()}")
-    return specs
-
-
-def _content(path: Path) -> str:
-    """A hash of what is at `path` now: file bytes, a link's target, or its absence."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return "absent"
-    if stat.S_ISLNK(info.st_mode):
-        return "link:" + os.readlink(path)
-    if stat.S_ISDIR(info.st_mode):
-        return "dir"
-    digest = hashlib.blake2b(digest_size=16)
-    try:
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError as exc:
-        return f"unreadable:{exc.errno}"
-    return f"{info.st_mode & 0o111:o}:{digest.hexdigest()}"
-
-
-def snapshot(repo: Path, exclude: Sequence[Path]) -> TreeSnapshot:
-    """HEAD, the index, tracked files' content and untracked files git does not ignore, of
-    the main working tree, leaving out `exclude` (and speckit's worktrees). Read-only: git
-    is told not to refresh the user's index on the way."""
-    head_done = git(["rev-parse", "--verify", "-q", "HEAD"], repo, ok=(0, 1, 128))
-    head = head_done.stdout.decode().strip() or None if head_done.returncode == 0 else None
-    ref_done = git(["symbolic-ref", "-q", "HEAD"], repo, ok=(0, 1, 128))
-    ref = ref_done.stdout.decode().strip() or None if ref_done.returncode == 0 else None
-    args = [
-        "--no-optional-locks",
-        "status",
-        "--porcelain=v2",
-        "-z",
-        "--untracked-files=all",
-        "--no-renames",
-        "--ignore-submodules=none",
-        "--",
-        ".",
-        *_excludes(repo, exclude),
-    ]
-    out = git_text(args, repo)
-    entries: dict[str, tuple[str, ...]] = {}
-    for item in out.split("\0"):
-        if not item:
-            continue
-        kind = item[0]
-        if kind == "?":
-            path = item[2:]
-            entries[path] = ("?", _content(repo / path))
-        elif kind == "1":
-            fields = item.split(" ", 8)  # 1 XY sub mH mI mW hH hI path
-            path = fields[8]
-            entries[path] = (*fields[1:8], _content(repo / path))
-        elif kind == "u":
-            fields = item.split(" ", 10)  # u XY sub m1 m2 m3 mW h1 h2 h3 path
-            path = fields[10]
-            entries[path] = (*fields[1:10], _content(repo / path))
-    return TreeSnapshot(head, ref, entries)
-
-
-def changes_since(repo: Path, before: TreeSnapshot, exclude: Sequence[Path]) -> list[str]:
-    """Repository-relative paths that changed in the main working tree since `before`
-    (`[]`: untouched). A moved HEAD (a commit, a checkout, a reset) is the entry "HEAD"."""
-    after = snapshot(repo, exclude)
-    changed = sorted(
-        path
-        for path in before.entries.keys() | after.entries.keys()
-        if before.entries.get(path) != after.entries.get(path)
-    )
-    if (before.head, before.ref) != (after.head, after.ref):
-        changed.insert(0, "HEAD")
-    return changed

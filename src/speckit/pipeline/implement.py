@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from speckit.config import AgentConfig, ImplementConfig
     from speckit.consensus.models import CandidateSummary, MissingAgent, Synthesis, TestsSummary
     from speckit.implement.candidates import CandidateChange
+    from speckit.implement.snapshot import TreeSnapshot
     from speckit.implement.testrun import TestRun
-    from speckit.implement.worktrees import TreeSnapshot, Worktree
+    from speckit.implement.worktrees import Worktree
     from speckit.pipeline.budget import BudgetGate
     from speckit.pipeline.stage import StageOptions
     from speckit.workspace import Workspace
@@ -93,14 +94,9 @@ def consult_implement(
     budget: BudgetGate | None = None,
 ) -> tuple[list[AgentResult], Synthesis]:
     """Implementers in worktrees, tests, the reviewer, the winner: results and verdict."""
-    from speckit.implement.worktrees import (
-        git_toplevel,
-        head_commit,
-        prune_stale,
-        ref_safe,
-        remove_run,
-        snapshot,
-    )
+    from speckit.implement.git import git_toplevel, head_commit
+    from speckit.implement.snapshot import snapshot
+    from speckit.implement.worktrees import prune_stale, ref_safe, remove_run
 
     config = workspace.config.implement
     repo = git_toplevel(workspace.root)
@@ -188,7 +184,7 @@ def _consult(
 
 
 def _check_main_tree(run: _Run) -> None:
-    from speckit.implement.worktrees import changes_since
+    from speckit.implement.snapshot import changes_since
 
     changed = changes_since(run.repo, run.before, run.exclude)
     if changed:
@@ -491,7 +487,7 @@ def _apply(
     """The winner becomes one commit on the current branch (apply = "commit"), or stays on
     its branch (apply = "branch", or a degraded run that still has a passing candidate)."""
     from speckit.implement.candidates import apply_commit, commit_candidate
-    from speckit.implement.worktrees import changes_since
+    from speckit.implement.snapshot import changes_since
 
     winner = next((c for c in candidates if c.winner), None)
     if winner is None:

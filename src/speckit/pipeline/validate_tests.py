@@ -25,14 +25,9 @@ def validate_tests(
     """Run `[implement] test_command` on HEAD, in a worktree removed afterwards."""
     from speckit.evidence.bundle import consensus_folder
     from speckit.evidence.naming import bundle_file
+    from speckit.implement.git import git_toplevel, head_commit
     from speckit.implement.testrun import TestJob, check_test_command, run_tests_sync
-    from speckit.implement.worktrees import (
-        create_worktree,
-        git_toplevel,
-        head_commit,
-        ref_safe,
-        remove_worktree,
-    )
+    from speckit.implement.worktrees import create_worktree, ref_safe, remove_worktree
     from speckit.pipeline.implement import tests_summary
 
     config = workspace.config.implement
