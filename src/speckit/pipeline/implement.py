@@ -99,11 +99,7 @@ def consult_implement(
     from speckit.implement.worktrees import prune_stale, ref_safe, remove_run
 
     config = workspace.config.implement
-    repo = git_toplevel(workspace.root)
-    if config.test_command:
-        from speckit.implement.testrun import check_test_command
-
-        check_test_command(config.test_command, workspace.root, opts.environment())
+    repo = git_toplevel(workspace.root)  # the test command was checked before the guardrail
     pruned = prune_stale(repo, workspace.root)  # left by a run killed outright
     exclude = [workspace.evidence_root, workspace.cache_dir]
     run = _Run(
@@ -535,8 +531,8 @@ def commit_message(run: _Run, synthesis: Synthesis, winner: CandidateSummary) ->
 def previous_failure(workspace: Workspace, spec_id: str) -> str:
     """What went wrong last time, for a retry's prompt: the newest implement run when it
     had no passing candidate, and a validate after it that found the tests red."""
-    implement = _latest(workspace, spec_id, "implement")
-    validate = _latest(workspace, spec_id, "validate")
+    implement = latest_verdict(workspace, spec_id, "implement")
+    validate = latest_verdict(workspace, spec_id, "validate")
     parts: list[str] = []
     if implement is not None and implement.get("status") != "ok":
         for candidate in implement.get("candidates") or []:
@@ -554,7 +550,8 @@ def previous_failure(workspace: Workspace, spec_id: str) -> str:
     )
 
 
-def _latest(workspace: Workspace, spec_id: str, stage: str) -> dict[str, Any] | None:
+def latest_verdict(workspace: Workspace, spec_id: str, stage: str) -> dict[str, Any] | None:
+    """The newest synthesis of `stage`, or None (never run, or unreadable: only context)."""
     from speckit.evidence.bundle import latest_synthesis
 
     try:
@@ -566,7 +563,8 @@ def _latest(workspace: Workspace, spec_id: str, stage: str) -> dict[str, Any] | 
 
 def _failure_lines(workspace: Workspace, who: str, tests: object, reason: object) -> list[str]:
     if isinstance(tests, dict) and not tests.get("green"):
-        tail = _log_tail(workspace, tests.get("log"))
+        log = tests.get("log")
+        tail = evidence_tail(workspace, log, TAIL_LINES) if isinstance(log, str) else ""
         text = f"### {who}: {tests.get('summary')}"
         return [text + (f"\n```\n{tail}\n```" if tail else "")]
     if isinstance(reason, str) and reason:
@@ -574,13 +572,19 @@ def _failure_lines(workspace: Workspace, who: str, tests: object, reason: object
     return []
 
 
-def _log_tail(workspace: Workspace, log: object) -> str:
-    if not isinstance(log, str):
+def read_evidence(workspace: Workspace, relative: str) -> str:
+    """An evidence file a synthesis names (relative to the evidence root), or "" when it is
+    gone or the name leads outside the evidence root (a synthesis is only data)."""
+    root = workspace.evidence_root.resolve()
+    path = (workspace.evidence_root / relative).resolve()
+    if not path.is_relative_to(root):
         return ""
-    path = workspace.evidence_root / log
     try:
-        path.resolve().relative_to(workspace.evidence_root.resolve())
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except (OSError, ValueError):
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return ""
-    return "\n".join(lines[-TAIL_LINES:])
+
+
+def evidence_tail(workspace: Workspace, relative: str, lines: int) -> str:
+    """The last `lines` lines of an evidence file (a test log), "" when unreadable."""
+    return "\n".join(read_evidence(workspace, relative).splitlines()[-lines:])

@@ -26,13 +26,12 @@ def validate_tests(
     from speckit.evidence.bundle import consensus_folder
     from speckit.evidence.naming import bundle_file
     from speckit.implement.git import git_toplevel, head_commit
-    from speckit.implement.testrun import TestJob, check_test_command, run_tests_sync
+    from speckit.implement.testrun import TestJob, run_tests_sync
     from speckit.implement.worktrees import create_worktree, ref_safe, remove_worktree
     from speckit.pipeline.implement import tests_summary
 
     config = workspace.config.implement
     env = opts.environment()
-    check_test_command(config.test_command, workspace.root, env)
     repo = git_toplevel(workspace.root)
     tree = create_worktree(
         repo, workspace.root, spec_id, ref_safe(key), "validate", head_commit(repo)
@@ -60,13 +59,15 @@ def evidence_text(workspace: Workspace, spec_id: str, tests: TestsSummary) -> st
     """The EVIDENCE block of validate's prompts: the test run, then the applied change."""
     import shlex
 
+    from speckit.pipeline.implement import evidence_tail
+
     lines = [
         "## Evidence: the tests on the applied tree",
         f"`{shlex.join(tests.command)}` → {'PASSED' if tests.green else 'FAILED'}: {tests.summary}",
     ]
     if tests.failing:
         lines.append("Failing: " + ", ".join(tests.failing[:20]))
-    tail = _tail(workspace, tests.log)
+    tail = evidence_tail(workspace, tests.log, TAIL_LINES) if tests.log else ""
     if tail and not tests.green:
         lines.append(f"```\n{tail}\n```")
     patch = _applied_patch(workspace, spec_id)
@@ -89,35 +90,15 @@ def judge_with_tests(synthesis: Synthesis, tests: TestsSummary) -> None:
     )
 
 
-def _tail(workspace: Workspace, log: str | None) -> str:
-    if not log:
-        return ""
-    try:
-        text = (workspace.evidence_root / log).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-TAIL_LINES:])
-
-
 def _applied_patch(workspace: Workspace, spec_id: str) -> str:
     """The winner's patch of the newest ok implement run, as the reviewers read it."""
-    from speckit.errors import SpeckitError
-    from speckit.evidence.bundle import latest_synthesis
+    from speckit.pipeline.implement import latest_verdict, read_evidence
 
-    try:
-        found = latest_synthesis(workspace.evidence_root, spec_id, "implement")
-    except SpeckitError:
-        return ""
-    if found is None:
-        return ""
-    winner = next((c for c in found[1].get("candidates") or [] if c.get("winner")), None)
-    patch = winner.get("patch") if isinstance(winner, dict) else None
-    if not isinstance(patch, str):
-        return ""
-    try:
-        text = (workspace.evidence_root / patch).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
+    found = latest_verdict(workspace, spec_id, "implement")
+    candidates = found.get("candidates") if found is not None else None
+    winner = next((c for c in candidates or [] if isinstance(c, dict) and c.get("winner")), None)
+    patch = winner.get("patch") if winner is not None else None
+    text = read_evidence(workspace, patch) if isinstance(patch, str) else ""
     if len(text) > MAX_PATCH_CHARS:
         text = text[:MAX_PATCH_CHARS] + f"\n… ({len(text) - MAX_PATCH_CHARS} more characters)"
     return text.rstrip()
