@@ -134,31 +134,9 @@ def test_a_hanging_test_command_is_killed_with_its_children_at_test_timeout(
     assert len(project.worktrees()) == 1
 
 
-def test_sigterm_mid_implement_removes_the_worktrees_and_kills_the_agents(
-    project: Project,
-) -> None:
-    project.configure(roster=command_roster(project, RIGHT, SLEEP="60"))
-    project.script(reviewer())
-    project.commit("a slow implementer")
-    run = subprocess.Popen(
-        [sys.executable, "-m", "speckit", "run", "implement", project.spec_id],
-        cwd=project.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    agent = str(project.root.parent / "agent.py")
-    wait_for(lambda: processes_mentioning(agent))
-    run.send_signal(signal.SIGTERM)
-    run.communicate(timeout=30)
-
-    assert run.returncode != 0
-    assert processes_mentioning(agent) == []
-    assert len(project.worktrees()) == 1
-    assert project.speckit_branches() == []
-    assert not any((project.root / ".speckit" / "worktrees").rglob("calc"))
-
-
-def test_after_kill_9_the_next_run_removes_the_stale_worktrees(project: Project) -> None:
+def start_slow_implement(project: Project) -> tuple[subprocess.Popen[bytes], str]:
+    """`speckit run implement` in its own session, once its (60 s) implementer is running;
+    returns the process and the text that marks the agent's processes."""
     project.configure(roster=command_roster(project, RIGHT, SLEEP="60"))
     project.script(reviewer())
     project.commit("a slow implementer")
@@ -171,6 +149,25 @@ def test_after_kill_9_the_next_run_removes_the_stale_worktrees(project: Project)
     )
     agent = str(project.root.parent / "agent.py")
     wait_for(lambda: processes_mentioning(agent))
+    return run, agent
+
+
+def test_sigterm_mid_implement_removes_the_worktrees_and_kills_the_agents(
+    project: Project,
+) -> None:
+    run, agent = start_slow_implement(project)
+    run.send_signal(signal.SIGTERM)
+    run.wait(timeout=30)
+
+    assert run.returncode != 0
+    assert processes_mentioning(agent) == []
+    assert len(project.worktrees()) == 1
+    assert project.speckit_branches() == []
+    assert not any((project.root / ".speckit" / "worktrees").rglob("calc"))
+
+
+def test_after_kill_9_the_next_run_removes_the_stale_worktrees(project: Project) -> None:
+    run, _agent = start_slow_implement(project)
     os.killpg(run.pid, signal.SIGKILL)  # speckit and its agents, as a crash would
     run.wait(timeout=10)
     assert len(project.worktrees()) >= 2  # left behind: claude's (and the base tests')
