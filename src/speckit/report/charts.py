@@ -37,7 +37,7 @@ def _style() -> Any:
         font_family="-apple-system, 'Segoe UI', Roboto, Arial, 'Liberation Sans', sans-serif",
         label_font_size=12,
         major_label_font_size=12,
-        legend_font_size=13,
+        legend_font_size=11,
         title_font_size=15,
         value_font_size=11,
         colors=PALETTE,
@@ -67,7 +67,7 @@ def _chart(kind: str, title: str, name: str, data: Series, unit: Callable[[float
         js=[],
         disable_xml_declaration=True,
         legend_at_bottom=True,
-        legend_at_bottom_columns=4,
+        legend_at_bottom_columns=min(max(len(data.series), 1), 7),  # one row of legend
         truncate_legend=-1,
         truncate_label=-1,
         x_label_rotation=30 if kind != "bar" else 0,

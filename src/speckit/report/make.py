@@ -37,6 +37,6 @@ def make_report(workspace: Workspace, spec_id: str | None, output: Path | None =
         report = Report(
             f"speckit report: {spec_id}", when, spec=spec_page(workspace, spec_id, path.parent)
         )
-    text = render(report)
+    text = render(report, workspace.cache_dir)
     atomic_write_text(path, text, inside=workspace.root if output is None else None)
     return path
