@@ -40,6 +40,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "worktrees": LazyCommand("speckit.cli.worktrees_cmd:worktrees", "Implement's git worktrees."),
     "cache": LazyCommand("speckit.cli.cache_cmd:cache", "Cached agent answers: stats, clear."),
     "cost": LazyCommand("speckit.cli.cost_cmd:cost", "Spend, tokens, savings, budget left."),
+    "report": LazyCommand("speckit.cli.report_cmd:report", "One HTML page: runs, spend, charts."),
     # Each later command group adds its one line here.
 }
 
