@@ -47,6 +47,9 @@ class ProgressPrinter:
     def pause(self) -> None:
         """Nothing to clear before other output: every line printed stays."""
 
+    def close(self) -> None:
+        """Nothing to clean up."""
+
 
 def print_stage_run(run: StageRun, root: Path) -> None:
     """The verdict: status, agents with tokens/latency/cost, conflicts, missing agents, paths."""
