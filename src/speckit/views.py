@@ -118,6 +118,8 @@ class FitTable:
                 for text in [c.header, *(row[i].plain for row in self.rows)]
                 for word in [*text.split(), ""]
             )
+            if c.wrap or c.squeeze
+            else self.natural[i]
             for i, c in enumerate(self.columns)
         ]
 
@@ -226,7 +228,10 @@ class FitTable:
 
 
 def _widest_line(text: Text) -> int:
-    return max((cell_len(line) for line in text.plain.splitlines()), default=0)
+    plain = text.plain
+    if "\n" not in plain:
+        return cell_len(plain)
+    return max(cell_len(line) for line in plain.splitlines())
 
 
 _AGENT_FIT = (
