@@ -51,16 +51,23 @@ def auto(
     \b
     Example:  speckit auto SPEC-KIT-005 --from plan
     """
-    from speckit.cli.verdict_view import ProgressPrinter, print_stage_run
+    from speckit.cli.live_progress import progress_printer
+    from speckit.cli.verdict_view import print_stage_run
     from speckit.pipeline.auto import AutoOptions, run_auto
-    from speckit.pipeline.stage import StageOptions
+    from speckit.pipeline.stage import StageOptions, StageRun
     from speckit.specs.documents import resolve_spec
     from speckit.stages import parse_stage
 
     workspace = app(ctx).workspace()
     spec_id = resolve_spec(workspace, spec)
+    progress = progress_printer()  # a live line per running agent on a terminal
+
+    def show(run: StageRun) -> None:
+        progress.pause()
+        print_stage_run(run, workspace.root)
 
     def announce(stage: str, attempt: int) -> None:
+        progress.pause()  # the live lines are cleared before anything else is printed
         again = f" (attempt {attempt})" if attempt > 1 else ""
         click.echo(f"\n== {stage}{again}", err=True)
 
@@ -75,13 +82,16 @@ def auto(
             env=env,
             cache=not no_cache,
             overwrite=overwrite,
-            on_progress=ProgressPrinter(),
+            on_progress=progress,
             prewarm=("rich.console", "rich.table"),
         ),
         on_stage=announce,
-        on_result=lambda run: print_stage_run(run, workspace.root),
+        on_result=show,
     )
-    outcome = run_auto(workspace, spec_id, options)
+    try:
+        outcome = run_auto(workspace, spec_id, options)
+    finally:
+        progress.close()
     for guardrail in outcome.guardrails:
         click.echo(f"guardrail {guardrail.record.get('command')}: passed ({guardrail.record_path})")
     if outcome.start is None:

@@ -54,7 +54,8 @@ def run(
               speckit run plan SPEC-KIT-005 --env ANTHROPIC_BASE_URL=http://127.0.0.1:8080
     """
 
-    from speckit.cli.verdict_view import ProgressPrinter, print_stage_run
+    from speckit.cli.live_progress import progress_printer
+    from speckit.cli.verdict_view import print_stage_run
     from speckit.pipeline.stage import StageOptions, run_stage
     from speckit.specs.documents import resolve_spec
     from speckit.stages import parse_stage
@@ -63,6 +64,7 @@ def run(
     chosen_stage = parse_stage(stage)
     spec_id = resolve_spec(workspace, spec)
     click.echo(f"{chosen_stage} {spec_id}: guardrail, then the agents…", err=True)
+    progress = progress_printer()  # a live line per running agent on a terminal
     options = StageOptions(
         allow_conflict=allow_conflict,
         allow_dirty=allow_dirty,
@@ -70,10 +72,13 @@ def run(
         env=env,
         cache=not no_cache,
         overwrite=overwrite,
-        on_progress=ProgressPrinter(),
+        on_progress=progress,
         prewarm=("rich.console", "rich.table"),
     )
-    stage_run = run_stage(workspace, spec_id, chosen_stage, options)
+    try:
+        stage_run = run_stage(workspace, spec_id, chosen_stage, options)
+    finally:
+        progress.close()  # the live lines are cleared before the verdict (or an error)
     if as_json:
         # exactly the synthesis file on disk (timestamp, session id, earlier field names)
         click.echo(stage_run.bundle.synthesis.read_text(encoding="utf-8").rstrip())

@@ -14,12 +14,23 @@ if TYPE_CHECKING:
     from speckit.pipeline.stage import StageRun
 
 
-class ProgressPrinter:
-    """Prints one stderr line as each agent starts and finishes (stdout stays for results).
+def finished_line(agent: str, result: AgentResult, seconds: float) -> str:
+    """An agent's line once its call is over: answered (or how it failed), in how long.
 
-    A call that returned an answer is shown as "answered", never "ok": whether it is
-    valid for the stage is judged afterwards, and shown in the verdict table.
+    A call that returned an answer is "answered", never "ok": whether it is valid for the
+    stage is judged afterwards, and shown in the verdict table. The words are those of
+    speckit.views.answered_state, without importing rich here: this runs while agents are
+    cancelled, and rich is imported by a prewarm thread.
     """
+    reason = f": {result.error}" if result.error else ""
+    mark, word = ("•", "answered") if result.succeeded else ("✖", result.status)
+    cached = " (cached)" if result.cached_from is not None else ""
+    return f"  {mark} {agent} {word} in {seconds:.1f}s{cached}{reason}"
+
+
+class ProgressPrinter:
+    """Prints one stderr line as each agent starts and finishes (stdout stays for results):
+    what pipes, logs and CI keep; a terminal gets `live_progress.LiveProgress` instead."""
 
     def __init__(self) -> None:
         self.started: dict[str, float] = {}
@@ -30,13 +41,14 @@ class ProgressPrinter:
             click.echo(f"  … {agent} running", err=True)
         elif state == "done" and result is not None:
             seconds = max(0.0, time.monotonic() - self.started.get(agent, time.monotonic()))
-            # the words of speckit.views.answered_state, without importing rich here: this
-            # runs while agents are cancelled, and rich is imported by a prewarm thread
-            reason = f": {result.error}" if result.error else ""
-            mark, word = ("•", "answered") if result.succeeded else ("✖", result.status)
-            cached = " (cached)" if result.cached_from is not None else ""
-            click.echo(f"  {mark} {agent} {word} in {seconds:.1f}s{cached}{reason}", err=True)
+            click.echo(finished_line(agent, result, seconds), err=True)
         sys.stderr.flush()
+
+    def pause(self) -> None:
+        """Nothing to clear before other output: every line printed stays."""
+
+    def close(self) -> None:
+        """Nothing to clean up."""
 
 
 def print_stage_run(run: StageRun, root: Path) -> None:
@@ -100,12 +112,18 @@ def print_stage_run(run: StageRun, root: Path) -> None:
             console.print(f"advisory: {check.name}: {check.reason}", markup=False)
     for note in run.notes:
         console.print(f"note:     {note}", markup=False)
-    console.print(f"synthesis: {relative(run.bundle.synthesis, root)}", markup=False)
+    # Paths are printed whole, as one logical line a terminal wraps by itself (soft_wrap):
+    # Rich would break them mid-word, and a copied path would come out in pieces.
+    console.print(
+        f"synthesis: {relative(run.bundle.synthesis, root)}", markup=False, soft_wrap=True
+    )
     if run.bundle.telemetry is not None:
-        console.print(f"telemetry: {relative(run.bundle.telemetry, root)}", markup=False)
+        console.print(
+            f"telemetry: {relative(run.bundle.telemetry, root)}", markup=False, soft_wrap=True
+        )
     else:
         console.print(
             "telemetry: off (SPEC_KIT_TELEMETRY_ENABLED=0 or [telemetry] enabled = false)"
         )
     for document in run.documents:  # plan.md, tasks.md, or a proposal beside a person's
-        console.print(document.describe(root), markup=False)
+        console.print(document.describe(root), markup=False, soft_wrap=True)
