@@ -43,12 +43,17 @@ def new(
     if not draft:
         click.echo(f"next     edit docs/{new_id}/spec.md, then: speckit run plan {new_id}")
         return
-    from speckit.cli.verdict_view import ProgressPrinter, print_stage_run
+    from speckit.cli.live_progress import progress_printer
+    from speckit.cli.verdict_view import print_stage_run
     from speckit.pipeline.stage import StageOptions, run_stage
 
     click.echo(f"specify {new_id}: guardrail, then the agents…", err=True)
-    options = StageOptions(on_progress=ProgressPrinter(), prewarm=("rich.console", "rich.table"))
-    stage_run = run_stage(workspace, new_id, "specify", options)
+    progress = progress_printer()  # a live line per running agent on a terminal
+    options = StageOptions(on_progress=progress, prewarm=("rich.console", "rich.table"))
+    try:
+        stage_run = run_stage(workspace, new_id, "specify", options)
+    finally:
+        progress.close()
     print_stage_run(stage_run, workspace.root)
     if stage_run.exit_code(False) == 0:
         click.echo(f"next     review docs/{new_id}/spec.md, then: speckit run plan {new_id}")
