@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -129,6 +130,19 @@ class CommandLine(Input):
         self.history: list[str] = load_history(history_path)
         self._position = len(self.history)
         self._draft = ""
+
+    async def on_key(self, event: events.Key) -> None:
+        """The line's own keys (Enter, Backspace, Tab, ←…) act here, in typing order.
+
+        Left to the binding system, they would act only once the key had bubbled up to the app,
+        while the keys typed after them were already being inserted: `/set-env A=1⏎/set-env
+        B=2⏎` typed (or arriving) at once became one line, and the first Enter submitted it."""
+        for key in event.aliases:
+            for binding in self._bindings.key_to_bindings.get(key, ()):
+                event.stop()
+                event.prevent_default()
+                await self.run_action(binding.action)
+                return
 
     async def action_submit(self) -> None:
         value = self.value
@@ -269,6 +283,7 @@ class SpecList(OptionList):
             self.add_options(
                 found or [Option(f"no SPEC matches '{self.filter_text}'", disabled=True)]
             )
+            self.highlighted = 0 if found else None  # Enter always has a SPEC to act on
             if highlighted is not None:
                 with contextlib.suppress(OptionDoesNotExist):
                     self.highlighted = self.get_option_index(highlighted)
