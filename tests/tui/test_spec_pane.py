@@ -11,7 +11,14 @@ import pytest
 from speckit.specs.documents import create_spec
 from speckit.tui.app import SpeckitApp
 from speckit.tui.widgets import SpecList, SpecPane
-from tests.tui.helpers import make_workspace, run_command, wait_for
+from tests.tui.helpers import (
+    make_workspace,
+    process_alive,
+    run_command,
+    sleeper_agent,
+    submit,
+    wait_for,
+)
 from tests.tui.screen_text import screen_lines
 
 SIZES = [(80, 24), (120, 40)]
@@ -125,5 +132,31 @@ def test_ctrl_b_hides_the_pane_and_brackets_change_its_width(
             await pilot.press("ctrl+b")
             await pilot.pause()
             assert pane.display and pane.outer_size.width == 30
+
+    asyncio.run(scenario())
+
+
+def test_esc_in_the_filter_during_a_run_clears_the_filter_not_the_run(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    sleeper, pid_file = sleeper_agent(root)
+    boss = {"driver": "scripted", "script": "script.toml", "role": "aggregator"}
+    workspace, _spec_id = make_workspace(root, agents={**sleeper, "boss": boss})
+    app = SpeckitApp(workspace, env={})
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await submit(pilot, "/spec-plan SPEC-KIT-005")
+            await wait_for(pilot, pid_file.is_file)
+            specs = app.query_one("#specs", SpecList)
+            specs.focus()
+            await pilot.press("slash", *"zzz")
+            assert specs.shown_ids == []
+            await pilot.press("escape")  # closes the filter: the run goes on
+            assert not app.query_one(SpecPane).filter_open and len(specs.shown_ids) == 1
+            assert app.control is not None and not app.control.cancelled
+            await pilot.press("escape")  # nothing open, the line is empty: now it cancels
+            assert app.control is None or app.control.cancelled
+            agent_pid = int(pid_file.read_text().split()[0])
+            await wait_for(pilot, lambda: not process_alive(agent_pid), limit=15)
 
     asyncio.run(scenario())

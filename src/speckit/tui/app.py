@@ -47,7 +47,7 @@ HELP_KEYS = "\n".join(
         "Panes: Tab/Shift+Tab move the focus · Ctrl+L command line · keys typed in a pane go "
         "to the line · Ctrl+B hides/shows the SPECs · [ ] narrower/wider · / filters by id or "
         "title (Esc clears) · Enter on a SPEC: /spec-auto",
-        "SPEC line: id, plan…unlock as ✔ ok ▲ degraded ✖ conflict/rejected · not run, "
+        "SPEC line: id, plan to unlock as ✔ ok ▲ degraded ✖ conflict/rejected · not run, "
         "■ HALTED or Blocked · Ctrl+Y copies the newest run's paths (c on a focused run: its "
         "own) · Ctrl+P palette",
     )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 
 from speckit.tui.commands import help_lines
 from speckit.tui.widgets import CommandLine
@@ -39,11 +40,12 @@ class SlashCommands(Provider):
 
     async def discover(self) -> Hits:
         for usage, summary, choose in self._commands():
-            yield DiscoveryHit(usage, choose, help=summary)
+            yield DiscoveryHit(Content(usage), choose, text=usage, help=summary)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for usage, summary, choose in self._commands():
             score = matcher.match(usage)
             if score > 0:
-                yield Hit(score, matcher.highlight(usage), choose, help=summary)
+                # not matcher.highlight: it reads `[SPEC]` as markup and drops it
+                yield Hit(score, Content(usage), choose, text=usage, help=summary)

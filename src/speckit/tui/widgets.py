@@ -12,6 +12,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content, Span
 from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, OptionList
@@ -21,6 +22,9 @@ from speckit.tui.commands import complete
 from speckit.tui.render import stage_verdicts
 
 if TYPE_CHECKING:
+    from rich.text import Text
+    from textual.css.styles import RulesMap
+
     from speckit.pipeline.status import SpecStatus
 
 
@@ -230,6 +234,20 @@ class SpecFilter(Input):
         self.query_ancestor(SpecPane).query_one(SpecList).focus()
 
 
+class OneLine(Content):
+    """A SPEC's line: it never wraps (the pane's stylesheet), so its height needs no measuring;
+    measuring a thousand lines at each refresh was most of the pane's cost."""
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return 1
+
+
+def one_line(text: Text) -> OneLine:
+    """Rich text as Textual content; the style strings are read when a line is drawn (only the
+    visible ones), not converted up front for every SPEC."""
+    return OneLine(text.plain, [Span(s.start, s.end, str(s.style)) for s in text.spans])
+
+
 class SpecList(OptionList):
     """One line per SPEC: id, a verdict symbol per stage, the halt marker, then the title (the
     part the pane's width cuts). Options are built once per refresh and reused by the filter."""
@@ -250,7 +268,7 @@ class SpecList(OptionList):
     def show(self, rows: list[SpecStatus]) -> None:
         self.rows, self.error = rows, None
         self.options_by_id = {
-            row.spec_id: Option(stage_verdicts(row), id=row.spec_id) for row in rows
+            row.spec_id: Option(one_line(stage_verdicts(row)), id=row.spec_id) for row in rows
         }
         self.refill()
 
