@@ -34,12 +34,12 @@ def test_the_focused_pane_has_another_border_and_the_footer_names_the_keys(
             history_idle, pane_idle = history.styles.border_top, pane.styles.border_top
             await pilot.press("shift+tab")  # back from the command line: the history
             await pilot.pause()
-            assert app.focused is history
+            assert history.has_focus
             assert history.styles.border_top != history_idle
             assert pane.styles.border_top == pane_idle
             await pilot.press("shift+tab")
             await pilot.pause()
-            assert app.focused is app.query_one("#specs", SpecList)
+            assert app.query_one("#specs", SpecList).has_focus
             assert pane.styles.border_top != pane_idle
             assert history.styles.border_top == history_idle
             await pilot.press("ctrl+l")

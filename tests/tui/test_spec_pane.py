@@ -139,7 +139,7 @@ def test_ctrl_b_hides_the_pane_and_brackets_change_its_width(
 def test_esc_in_the_filter_during_a_run_clears_the_filter_not_the_run(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     sleeper, pid_file = sleeper_agent(root)
-    boss = {"driver": "scripted", "script": "script.toml", "role": "aggregator"}
+    boss: dict[str, object] = {"driver": "scripted", "script": "script.toml", "role": "aggregator"}
     workspace, _spec_id = make_workspace(root, agents={**sleeper, "boss": boss})
     app = SpeckitApp(workspace, env={})
 

@@ -17,6 +17,7 @@ import pytest
 from textual import events
 
 from speckit.tui.app import SpeckitApp
+from speckit.tui.widgets import CommandLine
 from tests.tui.helpers import make_workspace, messages, wait_for
 
 TYPED = "/set-env A=1\r/set-env B=2\r"
@@ -49,7 +50,7 @@ def test_lines_typed_at_once_right_after_start_are_separate_commands(
             assert [text.splitlines()[0] for text in shown] == ["› /set-env A=1", "› /set-env B=2"]
             assert not messages(app, "error")
             assert app.session_env == {"A": "1", "B": "2"}
-            assert app.query_one("#command").value == ""
+            assert app.query_one("#command", CommandLine).value == ""
 
     asyncio.run(scenario())
 
