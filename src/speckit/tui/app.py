@@ -1,6 +1,6 @@
 """`speckit tui`: a Textual face over the pipeline functions.
 
-Left: SPECs with tracker status and each stage's verdict. Centre: a history of
+Left: SPECs, one line each (id, a verdict per stage, halt). Centre: a history of
 cells, newest last. Bottom: a command line for slash commands. Runs happen in
 a thread worker, so the screen stays live; Esc or Ctrl+C cancels a run.
 """
