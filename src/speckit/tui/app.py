@@ -1,6 +1,6 @@
 """`speckit tui`: a Textual face over the pipeline functions.
 
-Left: SPECs with tracker status and each stage's verdict. Centre: a history of
+Left: SPECs, one line each (id, a verdict per stage, halt). Centre: a history of
 cells, newest last. Bottom: a command line for slash commands. Runs happen in
 a thread worker, so the screen stays live; Esc or Ctrl+C cancels a run.
 """
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.worker import get_current_worker
 
 from speckit.errors import SpeckitError, UsageError
@@ -28,7 +28,8 @@ from speckit.tui.cells import MessageCell, RunCell
 from speckit.tui.commands import Command
 from speckit.tui.control import RunControl
 from speckit.tui.execute import RunHooks, execute_run
-from speckit.tui.widgets import CommandLine, SpecList
+from speckit.tui.palette import SlashCommands
+from speckit.tui.widgets import CommandLine, SpecList, SpecPane
 from speckit.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -36,13 +37,20 @@ if TYPE_CHECKING:
     from speckit.pipeline.stage import StageRun
     from speckit.stages import Stage
 
-HELP_KEYS = (
-    "SPEC may be an id or its unique prefix (SPEC-KIT-005). --consensus is accepted as in the "
-    "earlier system: every stage run is a consensus run.\n"
-    "Keys: Tab completes, ↑/↓ history (kept between sessions), Esc closes the hint, then "
-    "clears the line, then cancels a run; Ctrl+C cancels a run, Ctrl+Y copies the newest "
-    "run's synthesis and telemetry paths (c on a focused cell: that cell's), Ctrl+Q quits "
-    "(twice during a run)."
+HELP_KEYS = "\n".join(
+    (
+        "SPEC: an id or its unique prefix (SPEC-KIT-005) · STAGE: specify plan tasks implement "
+        "validate audit unlock · --consensus is accepted: every stage run is a consensus run",
+        "Line: Tab completes · ↑/↓ history (kept between sessions) · PgUp/PgDn scroll the "
+        "history (Home/End at the line's ends) · Esc closes the hint, then clears the line, "
+        "then cancels a run · Ctrl+C cancels a run · Ctrl+Q quits (twice during a run)",
+        "Panes: Tab/Shift+Tab move the focus · Ctrl+L command line · keys typed in a pane go "
+        "to the line · Ctrl+B hides/shows the SPECs · [ ] narrower/wider · / filters by id or "
+        "title (Esc clears) · Enter on a SPEC: /spec-auto",
+        "SPEC line: id, plan to unlock as ✔ ok ▲ degraded ✖ conflict/rejected · not run, "
+        "■ HALTED or Blocked · Ctrl+Y copies the newest run's paths (c on a focused run: its "
+        "own) · Ctrl+P palette",
+    )
 )
 KILL_AFTER = 3.0  # seconds after a cancel before every live agent group is SIGKILLed
 QUIT_CONFIRM_S = 5.0  # how long a first Ctrl+Q during a run waits for the second
@@ -52,12 +60,17 @@ class SpeckitApp(App[None]):
     """The TUI; `env` holds overrides set before any /set-env (runs inherit the rest)."""
 
     TITLE = "speckit"
+    AUTO_FOCUS = "#command"  # the first focus, before any key: type-ahead lands in the line
+    COMMANDS = App.COMMANDS | {SlashCommands}
     CSS_PATH = str(data_file("tui", "app.tcss"))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "escape", "Close / clear / cancel run", priority=True),
         Binding("ctrl+c", "interrupt", "Cancel run", show=False, priority=True),
         Binding("ctrl+y", "copy_paths", "Copy paths"),
-        Binding("ctrl+l", "focus_command", "Command line", show=False),
+        Binding("ctrl+l", "focus_command", "Command"),
+        # priority: shown in the footer over the screen's hidden binding of the same key
+        Binding("shift+tab", "focus_previous", "Prev pane", priority=True),
+        Binding("ctrl+b", "toggle_specs", "SPECs"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -75,7 +88,7 @@ class SpeckitApp(App[None]):
     # --- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            yield SpecList(id="specs")
+            yield SpecPane(id="spec-pane")
             yield VerticalScroll(id="history")
         yield Static("", id="hint")
         history = self.workspace.cache_dir / "tui_history"  # kept between sessions
@@ -83,7 +96,6 @@ class SpeckitApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#specs", SpecList).border_title = "SPECs"
         history = self.query_one("#history", VerticalScroll)
         history.border_title = f"history · workspace {self.workspace.root.name}"
         self.add_cell(MessageCell("", Text("speckit tui: type /help for commands")))
@@ -121,7 +133,7 @@ class SpeckitApp(App[None]):
         self.call_from_thread(pane.show, rows)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id:
+        if event.option_list.id == "specs" and event.option.id:
             line = self.query_one("#command", CommandLine)
             line.value = f"/spec-auto {event.option.id}"
             line.cursor_position = len(line.value)
@@ -129,14 +141,40 @@ class SpeckitApp(App[None]):
 
     # --- commands ------------------------------------------------------------------
     def on_input_submitted(self, event: CommandLine.Submitted) -> None:
-        line = event.value.strip()
-        command_line = self.query_one("#command", CommandLine)
-        command_line.remember(line)
-        command_line.value = ""
+        if event.input.id != "command":
+            return
+        line = event.value.strip()  # the line already emptied itself and kept its history
         self.query_one("#hint", Static).update("")
         self.hint_shown = False
         if line:
             self.run_line(line)
+
+    def on_command_line_scroll_history(self, message: CommandLine.ScrollHistory) -> None:
+        history = self.query_one("#history", VerticalScroll)
+        scroll = {
+            "page_up": history.scroll_page_up,
+            "page_down": history.scroll_page_down,
+            "home": history.scroll_home,
+            "end": history.scroll_end,
+        }[message.where]
+        scroll(animate=False)
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key typed while a pane has the focus goes to the command line (focus and
+        character), unless the pane uses that key (`c` on a run, `/` and `[` `]` on the SPECs)."""
+        focused = self.focused
+        if (
+            not event.is_printable
+            or event.character is None
+            or isinstance(focused, Input)
+            or len(self.screen_stack) > 1
+            or any(key in self.screen.active_bindings for key in event.aliases)
+        ):
+            return
+        event.stop()
+        line = self.query_one("#command", CommandLine)
+        self.screen.set_focus(line)
+        line.insert_typed(event.character)
 
     def on_command_line_candidates(self, message: CommandLine.Candidates) -> None:
         self.query_one("#hint", Static).update("  ".join(c.strip() for c in message.candidates))
@@ -278,6 +316,10 @@ class SpeckitApp(App[None]):
         """Esc is deliberate: it closes what is open first (the completion hint), then clears
         the command line, and only when there is nothing else to close cancels the run."""
         hint = self.query_one("#hint", Static)
+        pane = self.query_one(SpecPane)
+        if pane.filter_open and self.focused is pane.query_one("#spec-filter"):
+            pane.clear_filter()
+            return
         if self.hint_shown:
             hint.update("")
             self.hint_shown = False
@@ -319,6 +361,13 @@ class SpeckitApp(App[None]):
 
     def action_focus_command(self) -> None:
         self.query_one("#command", CommandLine).focus()
+
+    def action_toggle_specs(self) -> None:
+        """Ctrl+B: hide the SPEC pane (the history takes the width) or show it again."""
+        pane = self.query_one(SpecPane)
+        pane.display = not pane.display
+        if not pane.display and self.focused is not None and pane in self.focused.ancestors:
+            self.action_focus_command()
 
     def shutdown(self) -> None:
         """Leave; a run still going is cancelled and its agents killed first."""

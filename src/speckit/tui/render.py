@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -169,23 +171,37 @@ def auto_footer(report: RunReport) -> Text | None:
     return Text(f"✔ {report.spec_id}: pipeline completed from {outcome.start}{extra}", "green")
 
 
-def stage_verdicts(status: SpecStatus) -> Text:
-    """A SPEC's tracker status and one line per stage: symbol + word, then a halt if any."""
-    from speckit.pipeline.status import stage_cell
+PANE_STAGES = tuple(stage for stage in STAGES if stage not in OPTIONAL_STAGES)
+PANE_SYMBOLS = {"ok": "✔", "degraded": "▲", "conflict": "✖"}
 
-    text = Text()
-    text.append(status.spec_id, style="bold")
-    text.append(f"\n  tracker: {status.tracker_status}")
-    for stage in STAGES:
-        cell = stage_cell(status.stages.get(stage))
+
+def stage_verdicts(status: SpecStatus) -> Text:
+    """A SPEC's line in the pane: id (`KIT-005`), one symbol per stage (plan … unlock; `·` not
+    run), the halt or Blocked marker, then the title. Everything that must stay visible comes
+    before the title, which is the part a narrow pane cuts (the line never wraps)."""
+    from speckit.specs.ids import allocated_prefix
+
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    short_id = allocated_prefix(status.spec_id) or status.spec_id
+    text.append(short_id.removeprefix("SPEC-"), style="bold")  # every id starts so
+    text.append(" ")
+    for stage in PANE_STAGES:
         state = status.stages.get(stage)
-        if state is None and stage in OPTIONAL_STAGES:  # specify: shown once it ran
+        if state is None:
+            text.append("·", style="dim")
             continue
-        style = BADGES.get(state.status, ("", ""))[1] if state else "dim"
-        text.append(f"\n  {stage:<9} ")
-        text.append(cell if state else "· not run", style=style.replace("bold ", ""))
+        rejected = state.status == "ok" and state.decision == "reject"
+        symbol = "✖" if rejected else PANE_SYMBOLS.get(state.status, "?")
+        style = (
+            BADGES["conflict" if rejected else state.status][1] if state.status in BADGES else ""
+        )
+        text.append(symbol, style=style.replace("bold ", ""))
     if status.halted_at:
-        text.append(f"\n  ■ HALTED at {status.halted_at}", style="bold red")
+        text.append(" ■ HALTED", style="bold red")
+    elif status.tracker_status.lower() == "blocked":
+        text.append(" ■ Blocked", style="bold red")
+    title = status.title or status.spec_id.removeprefix(allocated_prefix(status.spec_id) or "")
+    text.append(f" {title.strip(' -')}")
     return text
 
 
@@ -212,13 +228,49 @@ def evidence_stats_text(report: list[dict[str, Any]], limit_mb: float) -> Text:
     return text
 
 
-def help_table(lines: Iterable[tuple[str, str]]) -> Table:
-    table = Table(box=None, pad_edge=False, show_header=False)
-    table.add_column("usage", no_wrap=True, style="bold")
-    table.add_column("what")
+def _stage_rows(lines: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The per-stage commands in one row (`/spec-STAGE SPEC …`) when their usage and summary
+    differ only by the stage's name; anything else is kept as it is."""
+    rows: list[tuple[str, str]] = []
     for usage, summary in lines:
-        table.add_row(usage, summary)
-    return table
+        name = usage.split(" ", 1)[0]
+        stage = name.removeprefix("/spec-")
+        if stage in STAGES:
+            usage, summary = usage.replace(name, "/spec-STAGE", 1), summary.replace(stage, "STAGE")
+            if (usage, summary) in rows:
+                continue
+        rows.append((usage, summary))
+    return rows
+
+
+HELP_STACKED_BELOW = 50  # columns: narrower than this, each description goes under its usage
+
+
+class HelpView:
+    """`/help`: usage and description side by side, both wrapping at spaces (a command is
+    never cut); in a very narrow pane each description goes under its usage."""
+
+    def __init__(self, lines: Iterable[tuple[str, str]]) -> None:
+        self.rows = _stage_rows(lines)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        if width >= HELP_STACKED_BELOW:
+            longest = max((cell_len(usage) for usage, _ in self.rows), default=0)
+            table = Table(box=None, pad_edge=False, show_header=False, expand=False)
+            table.add_column("usage", style="bold", max_width=min(longest, width * 11 // 20))
+            table.add_column("what")
+            for usage, summary in self.rows:
+                table.add_row(usage, summary)
+            yield table
+            return
+        for usage, summary in self.rows:
+            yield Text(usage, style="bold")
+            yield Padding(Text(summary), (0, 0, 0, 2))
+
+
+def help_table(lines: Iterable[tuple[str, str]]) -> HelpView:
+    return HelpView(lines)
 
 
 def env_text(overrides: Mapping[str, str]) -> Text:

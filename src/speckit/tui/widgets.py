@@ -1,22 +1,30 @@
-"""The command line (history, completion) and the SPEC list of the left pane."""
+"""The command line (history, completion) and the SPEC pane (a filter over a one-line list)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content, Span
 from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from speckit.tui.commands import complete
 from speckit.tui.render import stage_verdicts
 
 if TYPE_CHECKING:
+    from rich.text import Text
+    from textual.css.styles import RulesMap
+
     from speckit.pipeline.status import SpecStatus
 
 
@@ -76,12 +84,23 @@ class SlashSuggester(Suggester):
 
 
 class CommandLine(Input):
-    """Input with ↑/↓ history and Tab completion of slash commands, SPEC ids and flags."""
+    """Input with ↑/↓ history and Tab completion of slash commands, SPEC ids and flags.
+
+    Enter empties the line at once, in the widget, so that keys typed ahead of the app (right
+    after launch, or while it is busy) start a new line instead of joining the submitted one.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "history(-1)", "Previous command", show=False),
         Binding("down", "history(1)", "Next command", show=False),
         Binding("tab", "complete", "Complete", show=False),
+        # a line typed before the app takes the terminal arrives with LF (the tty still
+        # translates CR): it is an Enter too
+        Binding("ctrl+j", "submit", "Submit", show=False),
+        Binding("pageup", "scroll_history('page_up')", "Scroll history up", show=False),
+        Binding("pagedown", "scroll_history('page_down')", "Scroll history down", show=False),
+        Binding("ctrl+home", "scroll_history('home')", "History top", show=False),
+        Binding("ctrl+end", "scroll_history('end')", "History end", show=False),
     ]
 
     class Candidates(Message):
@@ -90,6 +109,13 @@ class CommandLine(Input):
         def __init__(self, candidates: list[str]) -> None:
             super().__init__()
             self.candidates = candidates
+
+    class ScrollHistory(Message):
+        """PgUp/PgDn (Home/End at the line's ends): scroll the history, keep the focus here."""
+
+        def __init__(self, where: str) -> None:
+            super().__init__()
+            self.where = where
 
     def __init__(
         self,
@@ -100,6 +126,7 @@ class CommandLine(Input):
         super().__init__(
             placeholder="/help for commands · Tab completes · ↑/↓ history",
             suggester=SlashSuggester(spec_ids),
+            select_on_focus=False,  # a key routed here from a pane must not replace the line
             **kwargs,  # type: ignore[arg-type]
         )
         self.spec_ids = spec_ids
@@ -107,6 +134,46 @@ class CommandLine(Input):
         self.history: list[str] = load_history(history_path)
         self._position = len(self.history)
         self._draft = ""
+
+    async def on_key(self, event: events.Key) -> None:
+        """The line's own keys (Enter, Backspace, Tab, ←…) act here, in typing order.
+
+        Left to the binding system, they would act only once the key had bubbled up to the app,
+        while the keys typed after them were already being inserted: `/set-env A=1⏎/set-env
+        B=2⏎` typed (or arriving) at once became one line, and the first Enter submitted it."""
+        for key in event.aliases:
+            for binding in self._bindings.key_to_bindings.get(key, ()):
+                event.stop()
+                event.prevent_default()
+                await self.run_action(binding.action)
+                return
+
+    async def action_submit(self) -> None:
+        value = self.value
+        self.remember(value.strip())
+        self.value = ""
+        self.post_message(self.Submitted(self, value))
+
+    def action_scroll_history(self, where: str) -> None:
+        self.post_message(self.ScrollHistory(where))
+
+    def action_home(self, select: bool = False) -> None:
+        """Home moves the cursor; already at the start, it goes to the top of the history."""
+        if not select and self.cursor_position == 0:
+            self.action_scroll_history("home")
+        else:
+            super().action_home(select)
+
+    def action_end(self, select: bool = False) -> None:
+        """End moves the cursor; already at the end, it follows the newest history again."""
+        if not select and self.cursor_position == len(self.value):
+            self.action_scroll_history("end")
+        else:
+            super().action_end(select)
+
+    def insert_typed(self, character: str) -> None:
+        """A character typed while another pane had the focus (the app routes it here)."""
+        self.insert_text_at_cursor(character)
 
     def remember(self, line: str) -> None:
         """Add a submitted line to the history (no repeats in a row), kept for the next
@@ -140,19 +207,174 @@ class CommandLine(Input):
             self.post_message(self.Candidates(found))
 
 
+PANE_MIN_WIDTH = 30  # the id, six symbols and ■ HALTED still fit beside a scrollbar
+PANE_STEP = 4  # columns per `[` / `]`
+
+
+def spec_matches(row: SpecStatus, text: str) -> bool:
+    """The filter: every word of `text` in the id or the title, case ignored."""
+    haystack = f"{row.spec_id} {row.title}".lower()
+    return all(word in haystack for word in text.lower().split())
+
+
+class SpecFilter(Input):
+    """The SPEC pane's filter: typing narrows the list live, Esc clears it, Enter or ↓ goes
+    to the list."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "clear", "Clear filter", show=False),
+        Binding("down,enter", "to_list", "To the list", show=False),
+    ]
+
+    def action_clear(self) -> None:
+        pane = self.query_ancestor(SpecPane)
+        pane.clear_filter()
+
+    def action_to_list(self) -> None:
+        self.query_ancestor(SpecPane).query_one(SpecList).focus()
+
+
+class OneLine(Content):
+    """A SPEC's line: it never wraps (the pane's stylesheet), so its height needs no measuring;
+    measuring a thousand lines at each refresh was most of the pane's cost."""
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return 1
+
+
+def one_line(text: Text) -> OneLine:
+    """Rich text as Textual content; the style strings are read when a line is drawn (only the
+    visible ones), not converted up front for every SPEC."""
+    return OneLine(text.plain, [Span(s.start, s.end, str(s.style)) for s in text.spans])
+
+
 class SpecList(OptionList):
-    """Left pane: each SPEC with its tracker status and each stage's latest verdict."""
+    """One line per SPEC: id, a verdict symbol per stage, the halt marker, then the title (the
+    part the pane's width cuts). Options are built once per refresh and reused by the filter."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", show=False),
+        Binding("left_square_bracket,ctrl+left", "resize(-1)", "Narrower", show=False),
+        Binding("right_square_bracket,ctrl+right", "resize(1)", "Wider", show=False),
+    ]
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.rows: list[SpecStatus] = []
+        self.options_by_id: dict[str, Option] = {}
+        self.filter_text = ""
+        self.error: str | None = None
 
     def show(self, rows: list[SpecStatus]) -> None:
-        highlighted = self.highlighted
-        self.clear_options()
-        if not rows:
-            self.add_option(Option('no SPECs yet: /new "what to build"', disabled=True))
-            return
-        self.add_options(Option(stage_verdicts(row), id=row.spec_id) for row in rows)
-        if highlighted is not None and highlighted < len(rows):
-            self.highlighted = highlighted
+        self.rows, self.error = rows, None
+        self.options_by_id = {
+            row.spec_id: Option(one_line(stage_verdicts(row)), id=row.spec_id) for row in rows
+        }
+        self.refill()
 
     def show_error(self, message: str) -> None:
+        self.rows, self.options_by_id, self.error = [], {}, message
+        self.refill()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text.strip()
+        self.refill()
+
+    @property
+    def shown_ids(self) -> list[str]:
+        return [str(option.id) for option in self.options if option.id]
+
+    def refill(self) -> None:
+        """The options that match the filter, in one `add_options` (a thousand SPECs stay fast)."""
+        highlighted = self.highlighted_option.id if self.highlighted_option else None
         self.clear_options()
-        self.add_option(Option(f"cannot read the SPECs: {message}", disabled=True))
+        if self.error is not None:
+            self.add_option(Option(f"cannot read the SPECs: {self.error}", disabled=True))
+        elif not self.rows:
+            self.add_option(Option('no SPECs yet: /new "what to build"', disabled=True))
+        else:
+            found = [
+                self.options_by_id[row.spec_id]
+                for row in self.rows
+                if spec_matches(row, self.filter_text)
+            ]
+            self.add_options(
+                found or [Option(f"no SPEC matches '{self.filter_text}'", disabled=True)]
+            )
+            self.highlighted = 0 if found else None  # Enter always has a SPEC to act on
+            if highlighted is not None:
+                with contextlib.suppress(OptionDoesNotExist):
+                    self.highlighted = self.get_option_index(highlighted)
+        self.post_message(SpecPane.Counted(len(self.shown_ids), len(self.rows)))
+
+    def action_filter(self) -> None:
+        self.query_ancestor(SpecPane).open_filter()
+
+    def action_resize(self, step: int) -> None:
+        self.query_ancestor(SpecPane).resize(step)
+
+
+class SpecPane(Vertical):
+    """The left pane: the filter (shown by `/`, or while it holds text) above the SPEC list.
+    Its width steps with `[`/`]`; Ctrl+B (the app) hides it."""
+
+    class Counted(Message):
+        """How many SPECs the list shows, of how many."""
+
+        def __init__(self, shown: int, total: int) -> None:
+            super().__init__()
+            self.shown, self.total = shown, total
+
+    def compose(self) -> ComposeResult:
+        yield SpecFilter(placeholder="id or title", id="spec-filter")
+        yield SpecList(id="specs")
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.chosen_width: int | None = None  # None: the stylesheet's, which follows the terminal
+
+    def on_mount(self) -> None:
+        self.query_one(SpecFilter).display = False
+        self.border_title = "SPECs"
+        self.border_subtitle = "/ filter"
+
+    def on_spec_pane_counted(self, message: SpecPane.Counted) -> None:
+        if self.query_one(SpecList).filter_text:
+            self.border_title = f"SPECs {message.shown} of {message.total}"
+        else:
+            self.border_title = f"SPECs ({message.total})" if message.total else "SPECs"
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "spec-filter":
+            event.stop()
+            self.query_one(SpecList).set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "spec-filter":
+            event.stop()
+
+    def open_filter(self) -> None:
+        line = self.query_one(SpecFilter)
+        line.display = True
+        line.focus()
+
+    def clear_filter(self) -> None:
+        """Empty the filter, hide it, and give the list the focus back."""
+        line = self.query_one(SpecFilter)
+        line.value = ""
+        self.query_one(SpecList).set_filter("")
+        line.display = False
+        self.query_one(SpecList).focus()
+
+    @property
+    def filter_open(self) -> bool:
+        return bool(self.query_one(SpecFilter).display)
+
+    def resize(self, step: int) -> None:
+        """Narrow or widen by a few columns, keeping room for the history beside it."""
+        current = self.chosen_width or self.outer_size.width
+        widest = max(PANE_MIN_WIDTH, self.app.size.width - 40)
+        self.chosen_width = max(PANE_MIN_WIDTH, min(widest, current + step * PANE_STEP))
+        self.styles.min_width = PANE_MIN_WIDTH
+        self.styles.max_width = None
+        self.styles.width = self.chosen_width
