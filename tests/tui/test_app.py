@@ -139,7 +139,7 @@ def test_bad_commands_give_one_line_errors_and_the_app_goes_on(tmp_path: Path) -
             assert not any(isinstance(c, RunCell) for c in app.cells)
             assert app.is_running
             await submit(pilot, "/help")  # still answering
-            assert "/spec-auto SPEC [--from STAGE] [--skip-consensus]" in messages(app)[-1].plain
+            assert "/spec-auto SPEC [--from STAGE] [FLAGS]" in messages(app)[-1].plain
 
     asyncio.run(scenario())
 
@@ -183,7 +183,7 @@ def test_history_and_tab_completion(tmp_path: Path) -> None:
             assert line.value == "/spec-plan "
             await pilot.press("tab")
             assert line.value == f"/spec-plan {spec_id} "
-            await pilot.press(*"--a", "tab")
+            await pilot.press(*"--allow-c", "tab")
             assert line.value == f"/spec-plan {spec_id} --allow-conflict "
             line.value = ""
             await pilot.press(*"/spec-a", "tab")  # audit or auto: both shown
