@@ -188,7 +188,7 @@ def _advise(
     workspace: Workspace, outcome: AutoOutcome, halt: _Halt, previous: dict[str, Any] | None
 ) -> str | None:
     """Set the halt's next steps; the hash of the stage's inputs, recorded with the halt."""
-    from speckit.pipeline.next_steps import NextSteps, stage_inputs_digest
+    from speckit.pipeline.next_steps import NextSteps, short_reference, stage_inputs_digest
 
     inputs = stage_inputs_digest(workspace, outcome.spec_id, halt.stage)
     unchanged = (
@@ -199,7 +199,13 @@ def _advise(
         and previous.get("inputs") == inputs
     )
     outcome.next_steps = NextSteps(
-        outcome.spec_id, halt.stage, halt.kind, outcome.resume_command, halt.checks, unchanged
+        outcome.spec_id,
+        halt.stage,
+        halt.kind,
+        outcome.resume_command,
+        halt.checks,
+        unchanged,
+        short_reference(workspace, outcome.spec_id),
     )
     return inputs
 
@@ -236,10 +242,11 @@ def _loop(
             continue
         try:
             run = run_stage(workspace, spec_id, stage, opts.stage)
-        except GuardrailFailed as failed:
+        except GuardrailFailed as failed:  # the record is in read_files, not in the reason
+            checks = failed.outcome.failed_checks
             raise _Halt(
                 stage,
-                failed.message,
+                "guardrail failed: " + "; ".join(f"{c.name}: {c.reason}" for c in checks),
                 ExitCode.GUARDRAIL_FAILED,
                 [failed.outcome.record_path],
                 "guardrail",

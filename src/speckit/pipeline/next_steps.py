@@ -13,6 +13,7 @@ or an override moves the SPEC on.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,21 @@ HALT_DOCUMENTS: dict[str, tuple[str, ...]] = {
 # a guardrail looks at the tree and the tracker, not only at the prompts).
 REPEATING_KINDS = frozenset({"conflict", "reject"})
 ELLIPSIS_REASON = '"…"'
+_NUMBERED = re.compile(r"^SPEC-[A-Z][A-Z0-9]*-\d+")
+
+
+def short_reference(workspace: Workspace, spec_id: str) -> str:
+    """`SPEC-KIT-005` for `SPEC-KIT-005-add-login` when that prefix names only this SPEC
+    (commands accept it), so the advice fits a narrow terminal; else the full id."""
+    from speckit.specs.documents import resolve_spec
+
+    match = _NUMBERED.match(spec_id)
+    if match is None or match[0] == spec_id:
+        return spec_id
+    try:
+        return match[0] if resolve_spec(workspace, match[0]) == spec_id else spec_id
+    except SpeckitError:
+        return spec_id
 
 
 def override_command(spec_id: str, stage: str, *, slash: bool) -> str:
@@ -59,6 +75,16 @@ class NextSteps:
     resume_command: str  # the shell form, `speckit auto SPEC --from STAGE [flags]`
     checks: tuple[str, ...] = ()  # the failed guardrail checks
     unchanged: bool = False  # the same inputs as at the previous halt of this stage
+    reference: str = ""  # how commands name the SPEC (`short_reference`); "" for the id
+
+    @property
+    def ref(self) -> str:
+        return self.reference or self.spec_id
+
+    def resume(self, *, slash: bool) -> str:
+        """The resume command, with the SPEC named by `ref`."""
+        command = self.resume_command.replace(f" {self.spec_id} ", f" {self.ref} ", 1)
+        return resume_slash(command) if slash else command
 
     @property
     def documents(self) -> list[str]:
@@ -81,7 +107,7 @@ class NextSteps:
         if self.kind == "implement":
             return f"fix the failing tests' cause or {self._edit()}, then resume"
         if "clean-tree" in self.checks:
-            return f"commit or stash those files, then resume; or: {resume} --allow-dirty"
+            return f"commit or stash them, then resume; or: {resume} --allow-dirty"
         if "budget" in self.checks:
             return "raise [budget] in speckit.toml (or wait for the period), then resume"
         if {"baseline", "tasks-lint"} & set(self.checks):
@@ -90,10 +116,10 @@ class NextSteps:
 
     def lines(self, *, slash: bool) -> list[tuple[str, str]]:
         """(label, text) pairs: `next` always, `or` an override, `same` when a resume repeats."""
-        resume = resume_slash(self.resume_command) if slash else self.resume_command
+        resume = self.resume(slash=slash)
         found = [("next", self._action(resume))]
         if self.kind not in ("guardrail", "implement"):  # a run of this stage to accept
-            found.append(("or", override_command(self.spec_id, self.stage, slash=slash)))
+            found.append(("or", override_command(self.ref, self.stage, slash=slash)))
         if self.unchanged and self.kind in REPEATING_KINDS:
             found.append(
                 (

@@ -160,10 +160,12 @@ def halt_text(report: RunReport, root: Path) -> Text:
         if path not in shown:
             text.append("read:   ", style="bold")
             text.append(f"{relative(path, root)}\n")
+    steps_of = outcome.next_steps
+    slash = steps_of.resume(slash=True) if steps_of else resume_slash(outcome.resume_command)
     text.append("resume: ", style="bold")
-    text.append(f"{resume_slash(outcome.resume_command)}", style="bold reverse")
+    text.append(slash, style="bold reverse")
     text.append("\nshell:  ", style="bold")
-    text.append(outcome.resume_command)
+    text.append(steps_of.resume(slash=False) if steps_of else outcome.resume_command)
     for note in outcome.notes:
         text.append(f"\nnote:   {note}", style="dim")
     return text
