@@ -47,7 +47,7 @@ def test_halt_on_conflict_then_resume(cli: CliRunner, scripted: ScriptedWorkspac
         line.split("read:")[1].strip() for line in halted.stdout.splitlines() if "read:" in line
     ]
     assert any(p.endswith("_synthesis.json") for p in read)
-    assert all(Path(p).is_file() for p in read)
+    assert all((scripted.root / p).is_file() for p in read)  # relative to the workspace
     assert not syntheses(scripted, "tasks"), "nothing may run after the halt"
     status = cli("status", cwd=scripted.root)
     assert "halted at plan" in status.stdout and "resume:" in status.stdout

@@ -70,7 +70,7 @@ def test_other_commands() -> None:
         (f"/spec-tasks {SPEC} extra", "/spec-tasks: unknown option 'extra'"),
         (f"/spec-auto {SPEC} --from", "/spec-auto: --from needs a STAGE"),
         (f"/spec-auto {SPEC} --from deploy", "/spec-auto: unknown stage 'deploy'"),
-        (f"/spec-auto {SPEC} --allow-conflict", "/spec-auto: unknown option '--allow-conflict'"),
+        (f"/spec-auto {SPEC} --consensus", "/spec-auto: unknown option '--consensus'"),
         (f"/status {SPEC} more", "/status: unexpected 'more'"),
         ("/set-env NOVALUE", "/set-env: 'NOVALUE' is not NAME=VALUE"),
         ("/set-env 1BAD=x", "/set-env: '1BAD' is not a valid variable name"),
@@ -96,7 +96,7 @@ def test_help_lists_every_command_once() -> None:
     for name in ("/spec-plan", "/spec-unlock", "/spec-auto", "/status", "/evidence-stats",
                  "/set-env", "/new", "/help"):  # fmt: skip
         assert name in names
-    assert "/spec-auto SPEC [--from STAGE] [--skip-consensus]" in usages
+    assert "/spec-auto SPEC [--from STAGE] [FLAGS]" in usages
 
 
 def test_completion_of_names_specs_flags_and_stages() -> None:
@@ -106,9 +106,10 @@ def test_completion_of_names_specs_flags_and_stages() -> None:
     assert set(complete("/spec-a")) == {"/spec-audit ", "/spec-auto "}
     assert complete("/spec-plan SPEC-KIT-0", ids) == [f"/spec-plan {i} " for i in ids]
     assert complete("/spec-plan SPEC-KIT-01", ids) == ["/spec-plan SPEC-KIT-010-audit-log "]
-    assert complete(f"/spec-plan {SPEC} --a", ids) == [f"/spec-plan {SPEC} --allow-conflict "]
-    assert complete(f"/spec-plan {SPEC} --allow-conflict --", ids) == [
-        f"/spec-plan {SPEC} --allow-conflict --consensus "
+    assert complete(f"/spec-plan {SPEC} --allow-c", ids) == [f"/spec-plan {SPEC} --allow-conflict "]
+    assert complete(f"/spec-plan {SPEC} --allow-conflict --c", ids) == [
+        f"/spec-plan {SPEC} --allow-conflict --commit ",
+        f"/spec-plan {SPEC} --allow-conflict --consensus ",
     ]
     assert complete(f"/spec-auto {SPEC} --from v", ids) == [f"/spec-auto {SPEC} --from validate "]
     assert complete(f"/spec-auto {SPEC} --s", ids) == [f"/spec-auto {SPEC} --skip-consensus "]

@@ -107,7 +107,8 @@ def test_guardrail_failure_is_its_own_verdict(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             cell = await run_command(pilot, "/spec-plan SPEC-KIT-005")
             assert cell.plain.splitlines()[0] == "› /spec-plan SPEC-KIT-005   ■ guardrail failed"
-            assert "guardrail failed: guardrail failed (baseline" in cell.plain
+            assert f"guardrail failed: baseline: docs/{spec_id}/plan.md is empty" in cell.plain
+            assert "; record: evidence/commands/" in cell.plain  # relative to the workspace
             assert cell.report is not None and int(cell.report.exit_code) == 4
 
     asyncio.run(scenario())

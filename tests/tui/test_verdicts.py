@@ -26,7 +26,7 @@ answer = { final_plan = { work_breakdown = ["one", "two", "three", "four", "five
 
 
 def test_degraded_auto_halts_and_names_the_missing_agent(tmp_path: Path) -> None:
-    workspace, spec_id = make_workspace(tmp_path / "ws", script=DEGRADED)
+    workspace, _spec_id = make_workspace(tmp_path / "ws", script=DEGRADED)
 
     async def scenario() -> None:
         app = SpeckitApp(workspace, env={})
@@ -38,7 +38,7 @@ def test_degraded_auto_halts_and_names_the_missing_agent(tmp_path: Path) -> None
             beta = next(line for line in text.splitlines() if line.startswith("beta"))
             assert "✖ failed" in beta
             assert "PIPELINE HALTED  at plan (exit 3)" in text
-            assert f"resume: /spec-auto {spec_id} --from plan" in text
+            assert "resume: /spec-auto SPEC-KIT-005 --from plan" in text  # the short id
 
     asyncio.run(scenario())
 

@@ -97,10 +97,14 @@ def auto(
     if outcome.start is None:
         click.echo(f"{spec_id}: {outcome.reason}")
     elif outcome.halted:
+        from speckit.workspace import relative
+
         click.echo(f"\nHALTED at {outcome.halted_at}: {outcome.reason}")
         for path in outcome.read_files:
-            click.echo(f"  read:   {path}")
+            click.echo(f"  read:   {relative(path, workspace.root)}")
         click.echo(f"  resume: {outcome.resume_command}")
+        for label, line in outcome.next_steps.lines(slash=False) if outcome.next_steps else []:
+            click.echo(f"  {label + ':':<8}{line}")
         for note in outcome.notes:
             click.echo(f"  note:   {note}")
     else:

@@ -47,6 +47,7 @@ class TreeState:
 
     blocking: list[str] = field(default_factory=list)
     allowed: list[AllowedChange] = field(default_factory=list)
+    prefix: str = ""  # the workspace's folder inside the repository ("" at its top)
 
 
 def _start(git: str, root: Path, args: list[str]) -> subprocess.Popen[str]:
@@ -166,7 +167,7 @@ class TreeQuery:
                 last = (err.strip().splitlines() or [f"exit {returncode}"])[-1]
                 raise RuntimeError(f"git status failed: {last}")
         prefix = where[1].rstrip("\n")  # the workspace's folder inside the repository, or ""
-        state = TreeState()
+        state = TreeState(prefix=prefix)
         inside = [f"{prefix}{p}" for p in self.inputs]
         allowed_paths: set[str] = set()
         for _returncode, out, _err in found[1:]:  # the inputs: every change, untracked included
@@ -193,8 +194,15 @@ def stage_inputs(root: Path, spec_dir: Path) -> list[Path]:
     return [spec_dir, root / TRACKER_FILE]
 
 
-def _listing(files: list[str]) -> str:
-    shown = ", ".join(files[:_SHOWN])
+def _from_workspace(path: str, prefix: str) -> str:
+    """A repo-relative path as the user sees it from the workspace (`../x` above it)."""
+    import posixpath
+
+    return posixpath.relpath(path, prefix.rstrip("/")) if prefix else path
+
+
+def _listing(files: list[str], prefix: str = "") -> str:
+    shown = ", ".join(_from_workspace(f, prefix) for f in files[:_SHOWN])
     more = f" and {len(files) - _SHOWN} more" if len(files) > _SHOWN else ""
     return f"{len(files)} modified or staged tracked file(s): {shown}{more}"
 
@@ -245,10 +253,10 @@ class PendingCheck:
             reason = f"no modified or staged tracked files{note}"
             return TreeCheck(timer.result("passed", reason), [], state.allowed)
         if allowed_by:
-            reason = f"dirty tree allowed by {allowed_by}: {_listing(found)}{note}"
+            reason = f"dirty tree allowed by {allowed_by}: {_listing(found, state.prefix)}{note}"
             return TreeCheck(timer.result("passed", reason), found, state.allowed)
         reason = (
-            f"{_listing(found)}; commit or stash them, "
+            f"{_listing(found, state.prefix)}; commit or stash them, "
             "or pass --allow-dirty (SPEC_OPS_ALLOW_DIRTY=1)"
         )
         return TreeCheck(timer.result("failed", reason), found, state.allowed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from speckit.errors import Cancelled, ExitCode, SpeckitError
 from speckit.pipeline.stage import GuardrailFailed, StageOptions, StageRun, run_stage
@@ -14,6 +14,7 @@ from speckit.stages import Stage, with_stage
 
 if TYPE_CHECKING:
     from speckit.guardrails import GuardrailOutcome
+    from speckit.pipeline.next_steps import NextSteps
     from speckit.workspace import Workspace
 
 
@@ -41,6 +42,7 @@ class AutoOutcome:
     start: Stage | None = None
     current: Stage | None = None  # the stage running now (or when the run ended)
     notes: list[str] = field(default_factory=list)  # e.g. why SPEC.md was not updated
+    next_steps: NextSteps | None = None  # after a halt: what to edit, which override
 
     @property
     def halted(self) -> bool:
@@ -83,9 +85,36 @@ SKIPPED_POLICY = "--skip-consensus: no agent is called"
 
 
 class _Halt(Exception):
-    def __init__(self, stage: Stage, reason: str, code: ExitCode, files: list[Path]) -> None:
+    """`kind` (conflict, degraded, reject, implement, guardrail) and the failed guardrail
+    `checks` decide the advice (`pipeline.next_steps`)."""
+
+    def __init__(
+        self,
+        stage: Stage,
+        reason: str,
+        code: ExitCode,
+        files: list[Path],
+        kind: str,
+        checks: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(reason)
         self.stage, self.reason, self.code, self.files = stage, reason, code, files
+        self.kind, self.checks = kind, checks
+
+
+def resume_flags(opts: AutoOptions) -> str:
+    """The run's own flags, so the resume command runs the way the halted run did."""
+    flags = [
+        ("--skip-consensus", opts.skip_consensus),
+        ("--allow-conflict", opts.allow_conflict),
+        ("--allow-degraded", opts.allow_degraded),
+        ("--allow-dirty", opts.stage.allow_dirty),
+        ("--no-cache", not opts.stage.cache),
+        ("--overwrite", opts.stage.overwrite),
+        ("--commit", opts.stage.commit is True),
+        ("--no-commit", opts.stage.commit is False),
+    ]
+    return "".join(f" {flag}" for flag, given in flags if given)
 
 
 def run_auto(workspace: Workspace, spec_id: str, options: AutoOptions | None = None) -> AutoOutcome:
@@ -137,8 +166,8 @@ def _run_auto_locked(workspace: Workspace, spec_id: str, opts: AutoOptions) -> A
         outcome.halted_at, outcome.reason, outcome.exit_code = halt.stage, halt.reason, halt.code
         outcome.read_files = halt.files
         outcome.notes = _track_halt(workspace, outcome, halt)
-        flags = " --skip-consensus" if opts.skip_consensus else ""
-        outcome.resume_command = f"speckit auto {spec_id} --from {halt.stage}{flags}"
+        outcome.resume_command = f"speckit auto {spec_id} --from {halt.stage}{resume_flags(opts)}"
+        inputs = _advise(workspace, outcome, halt, previous)
         write_state(
             workspace.evidence_root,
             spec_id,
@@ -148,10 +177,37 @@ def _run_auto_locked(workspace: Workspace, spec_id: str, opts: AutoOptions) -> A
             exit_code=int(halt.code),
             resume=outcome.resume_command,
             files=[str(p) for p in halt.files],
+            inputs=inputs,
         )
         return outcome
     write_state(workspace.evidence_root, spec_id, status="completed", stage=stages[-1])
     return outcome
+
+
+def _advise(
+    workspace: Workspace, outcome: AutoOutcome, halt: _Halt, previous: dict[str, Any] | None
+) -> str | None:
+    """Set the halt's next steps; the hash of the stage's inputs, recorded with the halt."""
+    from speckit.pipeline.next_steps import NextSteps, short_reference, stage_inputs_digest
+
+    inputs = stage_inputs_digest(workspace, outcome.spec_id, halt.stage)
+    unchanged = (
+        inputs is not None
+        and previous is not None
+        and previous.get("status") == "halted"
+        and previous.get("stage") == halt.stage
+        and previous.get("inputs") == inputs
+    )
+    outcome.next_steps = NextSteps(
+        outcome.spec_id,
+        halt.stage,
+        halt.kind,
+        outcome.resume_command,
+        halt.checks,
+        unchanged,
+        short_reference(workspace, outcome.spec_id),
+    )
+    return inputs
 
 
 def _track_halt(workspace: Workspace, outcome: AutoOutcome, halt: _Halt) -> list[str]:
@@ -186,12 +242,15 @@ def _loop(
             continue
         try:
             run = run_stage(workspace, spec_id, stage, opts.stage)
-        except GuardrailFailed as failed:
+        except GuardrailFailed as failed:  # the record is in read_files, not in the reason
+            checks = failed.outcome.failed_checks
             raise _Halt(
                 stage,
-                failed.message,
+                "guardrail failed: " + "; ".join(f"{c.name}: {c.reason}" for c in checks),
                 ExitCode.GUARDRAIL_FAILED,
                 [failed.outcome.record_path],
+                "guardrail",
+                tuple(c.name for c in failed.outcome.failed_checks),
             ) from None
         outcome.runs.append(run)
         if opts.on_result:
@@ -204,6 +263,7 @@ def _loop(
                     + "; ".join(run.synthesis.reasons[:3]),
                     ExitCode.DEGRADED,
                     run.files,
+                    "implement",
                 )
             retries_left -= 1
             attempt += 1
@@ -211,7 +271,11 @@ def _loop(
         _gate(run, opts)
         if stage != "validate" and _decision(run) == REJECT:
             raise _Halt(
-                stage, f"the agents reject at {stage}: {_reasons(run)}", ExitCode.ERROR, run.files
+                stage,
+                f"the agents reject at {stage}: {_reasons(run)}",
+                ExitCode.ERROR,
+                run.files,
+                "reject",
             )
         if stage == "validate" and _decision(run) == REJECT:
             if retries_left == 0 or "implement" not in stages:
@@ -220,6 +284,7 @@ def _loop(
                     "validate rejected the implementation and no retries are left",
                     ExitCode.ERROR,
                     run.files,
+                    "reject",
                 )
             retries_left -= 1
             attempt += 1
@@ -250,10 +315,12 @@ def _gate(run: StageRun, opts: AutoOptions) -> None:
     synthesis = run.synthesis
     if run.status == "conflict" and not opts.allow_conflict:
         detail = "; ".join(synthesis.conflicts) or "categorical answers differ"
-        raise _Halt(run.stage, f"conflict: {detail}", ExitCode.CONFLICT, run.files)
+        raise _Halt(run.stage, f"conflict: {detail}", ExitCode.CONFLICT, run.files, "conflict")
     if run.status == "degraded" and not opts.allow_degraded:
         missing = ", ".join(f"{m.agent} ({m.reason})" for m in synthesis.missing_agents)
-        raise _Halt(run.stage, f"degraded: missing {missing}", ExitCode.DEGRADED, run.files)
+        raise _Halt(
+            run.stage, f"degraded: missing {missing}", ExitCode.DEGRADED, run.files, "degraded"
+        )
 
 
 def _guardrail_only(
@@ -275,6 +342,11 @@ def _guardrail_only(
     if not outcome.passed:
         failed = "; ".join(f"{c.name}: {c.reason}" for c in outcome.failed_checks)
         raise _Halt(
-            stage, f"guardrail failed: {failed}", ExitCode.GUARDRAIL_FAILED, [outcome.record_path]
+            stage,
+            f"guardrail failed: {failed}",
+            ExitCode.GUARDRAIL_FAILED,
+            [outcome.record_path],
+            "guardrail",
+            tuple(c.name for c in outcome.failed_checks),
         )
     return outcome

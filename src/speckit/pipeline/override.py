@@ -98,12 +98,30 @@ def override_verdict(
     )
     telemetry = _telemetry_line(workspace, data, record, name.key, [written, path])
     notes = track_override(workspace, spec_id, stage, verdict)
+    if record.verdict == "ok":
+        _settle_halt(workspace, spec_id, stage)
     documents = []
     if record.verdict == "ok":  # the run is accepted: its consensus becomes the SPEC's document
         from speckit.pipeline.documents import write_overridden_documents
 
         documents = write_overridden_documents(workspace, spec_id, path, record)
     return Overridden(spec_id, stage, record, written, telemetry, notes, documents)
+
+
+def _settle_halt(workspace: Workspace, spec_id: str, stage: Stage) -> None:
+    """An ok override of the stage an auto run halted at settles that halt: the pipeline
+    state stops saying "halted" (status, the TUI's SPEC pane) and the next auto goes on."""
+    from speckit.pipeline.state import read_state, write_state
+
+    state = read_state(workspace.evidence_root, spec_id)
+    if state is not None and state.get("status") == "halted" and state.get("stage") == stage:
+        write_state(
+            workspace.evidence_root,
+            spec_id,
+            status="overridden",
+            stage=stage,
+            resume=f"speckit auto {spec_id}",
+        )
 
 
 def _telemetry_line(

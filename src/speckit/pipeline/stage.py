@@ -48,9 +48,12 @@ class GuardrailFailed(SpeckitError):
 
     exit_code = ExitCode.GUARDRAIL_FAILED
 
-    def __init__(self, outcome: GuardrailOutcome) -> None:
+    def __init__(self, outcome: GuardrailOutcome, root: Path | None = None) -> None:
+        from speckit.workspace import relative
+
         failed = "; ".join(f"{c.name}: {c.reason}" for c in outcome.failed_checks)
-        super().__init__(f"guardrail failed ({failed}); record: {outcome.record_path}")
+        record = relative(outcome.record_path, root) if root else str(outcome.record_path)
+        super().__init__(f"guardrail failed ({failed}); record: {record}")
         self.outcome = outcome
 
 
@@ -524,7 +527,7 @@ def _guardrail(
         checks=[budget.check] if budget is not None else [],
     )
     if not outcome.passed:
-        raise GuardrailFailed(outcome)
+        raise GuardrailFailed(outcome, workspace.root)  # paths as the user sees them
     return outcome
 
 

@@ -208,7 +208,7 @@ class SpeckitApp(App[None]):
 
     @work(thread=True, group="lookup", exit_on_error=False)
     def lookup(self, command: Command, line: str) -> None:
-        """Commands that read or create files: /status, /evidence-stats, /new."""
+        """Commands that read or create files: /status, /evidence-stats, /new, /override."""
         try:
             body = self._lookup(command)
         except SpeckitError as exc:
@@ -218,13 +218,17 @@ class SpeckitApp(App[None]):
             self.call_from_thread(self.say, line, Text(f"{type(exc).__name__}: {exc}"), "error")
             return
         self.call_from_thread(self.say, line, body)
-        if isinstance(command, commands.NewSpec):
+        if isinstance(command, commands.NewSpec | commands.Override):
             self.call_from_thread(self.refresh_specs)
 
     def _lookup(self, command: Command) -> RenderableType:
         from speckit.specs.documents import create_spec, resolve_spec
 
         ws = self.fresh_workspace()
+        if isinstance(command, commands.Override):
+            from speckit.tui.execute import execute_override
+
+            return execute_override(ws, command)
         if isinstance(command, commands.NewSpec):
             new_id, row = create_spec(ws, command.description)
             return Text(

@@ -18,12 +18,37 @@ from speckit.stages import STAGES, Stage, parse_stage
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-STAGE_FLAGS = ("--consensus", "--allow-conflict")
-AUTO_FLAGS = ("--from", "--skip-consensus")
+# The CLI's flags, where `speckit run STAGE` / `speckit auto` take them (`--env` is /set-env),
+# so a halt's advice ("resume with --allow-dirty") can be typed here as it is printed there.
+# --consensus is the earlier system's flag: accepted, every stage run is a consensus run.
+STAGE_FLAGS = (
+    "--allow-conflict",
+    "--allow-dirty",
+    "--no-cache",
+    "--overwrite",
+    "--commit",
+    "--no-commit",
+    "--consensus",
+)
+AUTO_FLAGS = (
+    "--from",
+    "--allow-conflict",
+    "--allow-degraded",
+    "--allow-dirty",
+    "--no-cache",
+    "--overwrite",
+    "--commit",
+    "--no-commit",
+    "--skip-consensus",
+)
+VERDICTS = ("ok", "degraded", "conflict")
+OVERRIDE_FLAGS = ("--verdict", "--reason")
+_EXCLUSIVE = {"--commit": "--no-commit", "--no-commit": "--commit"}
 
 USAGE: dict[str, str] = {
-    **{f"/spec-{s}": f"/spec-{s} SPEC [--consensus] [--allow-conflict]" for s in STAGES},
-    "/spec-auto": "/spec-auto SPEC [--from STAGE] [--skip-consensus]",
+    **{f"/spec-{s}": f"/spec-{s} SPEC [FLAGS]" for s in STAGES},
+    "/spec-auto": "/spec-auto SPEC [--from STAGE] [FLAGS]",
+    "/override": '/override SPEC STAGE --verdict ok --reason "why"',
     "/status": "/status [SPEC]",
     "/evidence-stats": "/evidence-stats [SPEC]",
     "/set-env": "/set-env [NAME=VALUE]",
@@ -35,6 +60,7 @@ USAGE: dict[str, str] = {
 SUMMARY: dict[str, str] = {
     **{f"/spec-{s}": f"run the {s} stage: guardrail, agents, consensus" for s in STAGES},
     "/spec-auto": "run the stages in order; halt on conflict, degraded or guardrail",
+    "/override": "record a person's verdict, as `speckit consensus override`",
     "/status": "where each SPEC stands (no agent calls)",
     "/evidence-stats": "evidence files and bytes per SPEC and kind",
     "/set-env": "set an env var for runs started here; alone: list them",
@@ -48,19 +74,41 @@ COMMAND_NAMES: tuple[str, ...] = tuple(USAGE)
 
 @dataclass(frozen=True)
 class RunStage:
-    """`/spec-<stage> SPEC`: one stage (every run is a consensus run; --consensus is accepted)."""
+    """`/spec-<stage> SPEC [flags]`: one stage, with `speckit run`'s flags."""
 
     stage: Stage
     spec: str
     consensus: bool = False
     allow_conflict: bool = False
+    allow_dirty: bool = False
+    cache: bool = True  # --no-cache: False
+    overwrite: bool = False
+    commit: bool | None = None  # --commit / --no-commit; None: [pipeline].commit decides
 
 
 @dataclass(frozen=True)
 class RunAuto:
+    """`/spec-auto SPEC [--from STAGE] [FLAGS]`, with `speckit auto`'s flags."""
+
     spec: str
     from_stage: Stage | None = None
     skip_consensus: bool = False
+    allow_conflict: bool = False
+    allow_degraded: bool = False
+    allow_dirty: bool = False
+    cache: bool = True
+    overwrite: bool = False
+    commit: bool | None = None
+
+
+@dataclass(frozen=True)
+class Override:
+    """`/override SPEC STAGE --verdict V --reason "…"`: as `speckit consensus override`."""
+
+    spec: str
+    stage: Stage
+    verdict: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -96,7 +144,9 @@ class Quit:
     pass
 
 
-Command = RunStage | RunAuto | ShowStatus | EvidenceStats | SetEnv | NewSpec | Help | Quit
+Command = (
+    RunStage | RunAuto | Override | ShowStatus | EvidenceStats | SetEnv | NewSpec | Help | Quit
+)
 RUN_COMMANDS = (RunStage, RunAuto)
 
 
@@ -126,36 +176,113 @@ def _optional_spec(name: str, words: list[str]) -> str | None:
     return _spec_arg(name, words) if words else None
 
 
+def _unknown(name: str, word: str, accepted: tuple[str, ...]) -> UsageError:
+    return UsageError(f"{name}: unknown option '{word}'; accepted: {', '.join(accepted)}")
+
+
+@dataclass(frozen=True)
+class _Flags:
+    """The options the CLI's flags set, shared by /spec-<stage> and /spec-auto."""
+
+    allow_conflict: bool
+    allow_dirty: bool
+    cache: bool
+    overwrite: bool
+    commit: bool | None
+
+
+def _flags(name: str, flags: set[str]) -> _Flags:
+    if {"--commit", "--no-commit"} <= flags:
+        raise _fail(name, "--commit and --no-commit exclude each other")
+    commit = True if "--commit" in flags else False if "--no-commit" in flags else None
+    return _Flags(
+        allow_conflict="--allow-conflict" in flags,
+        allow_dirty="--allow-dirty" in flags,
+        cache="--no-cache" not in flags,
+        overwrite="--overwrite" in flags,
+        commit=commit,
+    )
+
+
 def _parse_stage_command(name: str, stage: Stage, words: list[str]) -> RunStage:
     spec = _spec_arg(name, words)
     flags: set[str] = set()
     for word in words[1:]:
         if word not in STAGE_FLAGS:
-            raise _fail(name, f"unknown option '{word}'")
+            raise _unknown(name, word, STAGE_FLAGS)
         flags.add(word)
-    return RunStage(stage, spec, "--consensus" in flags, "--allow-conflict" in flags)
+    f = _flags(name, flags)
+    return RunStage(
+        stage,
+        spec,
+        consensus="--consensus" in flags,
+        allow_conflict=f.allow_conflict,
+        allow_dirty=f.allow_dirty,
+        cache=f.cache,
+        overwrite=f.overwrite,
+        commit=f.commit,
+    )
+
+
+def _stage_value(name: str, option: str, value: str | None) -> Stage:
+    if not value:
+        raise _fail(name, f"{option} needs a STAGE")
+    try:
+        return parse_stage(value)
+    except UsageError as exc:  # it names the stages: the usage would only add width
+        raise UsageError(f"{name}: {exc.message}") from None
 
 
 def _parse_auto(name: str, words: list[str]) -> RunAuto:
     spec = _spec_arg(name, words)
     from_stage: Stage | None = None
-    skip = False
+    flags: set[str] = set()
     rest = iter(words[1:])
     for word in rest:
         option, has_value, inline = word.partition("=")
         if option == "--from":
-            value = inline if has_value else next(rest, None)
-            if not value:
-                raise _fail(name, "--from needs a STAGE")
-            try:
-                from_stage = parse_stage(value)
-            except UsageError as exc:  # it names the stages: the usage would only add width
-                raise UsageError(f"{name}: {exc.message}") from None
-        elif word == "--skip-consensus":
-            skip = True
+            from_stage = _stage_value(name, option, inline if has_value else next(rest, None))
+        elif word in AUTO_FLAGS:
+            flags.add(word)
         else:
-            raise _fail(name, f"unknown option '{word}'")
-    return RunAuto(spec, from_stage, skip)
+            raise _unknown(name, word, AUTO_FLAGS)
+    f = _flags(name, flags)
+    return RunAuto(
+        spec,
+        from_stage,
+        skip_consensus="--skip-consensus" in flags,
+        allow_conflict=f.allow_conflict,
+        allow_degraded="--allow-degraded" in flags,
+        allow_dirty=f.allow_dirty,
+        cache=f.cache,
+        overwrite=f.overwrite,
+        commit=f.commit,
+    )
+
+
+def _parse_override(name: str, words: list[str]) -> Override:
+    spec = _spec_arg(name, words)
+    if len(words) < 2 or words[1].startswith("-"):
+        raise _fail(name, "missing STAGE")
+    stage = _stage_value(name, "STAGE", words[1])
+    values: dict[str, str] = {}
+    rest = iter(words[2:])
+    for word in rest:
+        option, has_value, inline = word.partition("=")
+        if option not in OVERRIDE_FLAGS:
+            raise _unknown(name, word, OVERRIDE_FLAGS)
+        value = inline if has_value else next(rest, None)
+        if value is None:
+            raise _fail(name, f"{option} needs a value")
+        values[option] = value
+    verdict = values.get("--verdict")
+    if verdict is None:
+        raise _fail(name, "missing --verdict")
+    if verdict not in VERDICTS:
+        raise _fail(name, f"--verdict must be one of {', '.join(VERDICTS)} (got '{verdict}')")
+    if "--reason" not in values:
+        raise _fail(name, "missing --reason")
+    return Override(spec, stage, verdict, values["--reason"])
 
 
 def _parse_set_env(name: str, words: list[str]) -> SetEnv:
@@ -184,6 +311,8 @@ def parse_command(line: str) -> Command:
         raise UsageError(f"unknown command {words[0][:40]}; type /help for the list")
     if name == "/spec-auto":
         return _parse_auto(name, args)
+    if name == "/override":
+        return _parse_override(name, args)
     if name.startswith("/spec-"):
         return _parse_stage_command(name, parse_stage(name.removeprefix("/")), args)
     if name == "/status":
@@ -203,19 +332,31 @@ def parse_command(line: str) -> Command:
 
 
 def help_lines() -> list[tuple[str, str]]:
-    """(usage, summary) for every command, in display order."""
-    return [(USAGE[name], SUMMARY[name]) for name in COMMAND_NAMES]
+    """(usage, summary) for every command, in display order, then the run flags."""
+    lines = [(USAGE[name], SUMMARY[name]) for name in COMMAND_NAMES]
+    stage_flags = [f for f in STAGE_FLAGS if f != "--consensus"]
+    auto_flags = [f for f in AUTO_FLAGS if f not in stage_flags and f != "--from"]
+    lines.append(("  FLAGS", " ".join(stage_flags) + " (as `speckit run`)"))
+    lines.append(("  auto FLAGS", "the same and " + " ".join(auto_flags) + " (`speckit auto`)"))
+    return lines
 
 
 def _candidates(word: str, options: Iterable[str]) -> list[str]:
     return [o for o in options if o.startswith(word) and o != word]
 
 
+def _unused(flags: tuple[str, ...], words: list[str]) -> list[str]:
+    """Flags not typed yet (nor the one a typed flag excludes)."""
+    taken = set(words) | {_EXCLUSIVE[w] for w in words if w in _EXCLUSIVE}
+    return [f for f in flags if f not in taken]
+
+
 def complete(line: str, spec_ids: Iterable[str] = ()) -> list[str]:
     """Whole-line completions for what has been typed so far (empty when none apply).
 
     Completes the command name, then a SPEC id (a prefix of the known ids), then
-    the command's flags and `--from` stages. Only the last word is completed.
+    the command's flags, `--from` stages and /override's STAGE and verdicts. Only the
+    last word is completed.
     """
     if not line.startswith("/") or line.count('"') % 2:
         return []
@@ -230,10 +371,15 @@ def complete(line: str, spec_ids: Iterable[str] = ()) -> list[str]:
     if len(words) == 1:  # the SPEC position
         ordered = sorted(spec_ids, key=spec_sort_key)
         return [f"{prefix}{spec} " for spec in _candidates(last, ordered)]
-    if name == "/spec-auto" and words[-1] == "--from":
-        return [f"{prefix}{stage} " for stage in _candidates(last, STAGES)]
-    flags = AUTO_FLAGS if name == "/spec-auto" else STAGE_FLAGS
     if name in {"/status", "/evidence-stats"}:
         return []
-    unused = [f for f in flags if f not in words]
-    return [f"{prefix}{flag} " for flag in _candidates(last, unused)] if last else []
+    if (name == "/spec-auto" and words[-1] == "--from") or (
+        name == "/override" and len(words) == 2
+    ):
+        return [f"{prefix}{stage} " for stage in _candidates(last, STAGES)]
+    if name == "/override" and words[-1] == "--verdict":
+        return [f"{prefix}{verdict} " for verdict in _candidates(last, VERDICTS)]
+    if name == "/override" and words[-1] == "--reason":
+        return []
+    flags = {"/spec-auto": AUTO_FLAGS, "/override": OVERRIDE_FLAGS}.get(name, STAGE_FLAGS)
+    return [f"{prefix}{flag} " for flag in _candidates(last, _unused(flags, words))] if last else []

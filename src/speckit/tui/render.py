@@ -135,11 +135,17 @@ def report_status(report: RunReport) -> str:
 
 def resume_slash(resume_command: str) -> str:
     """`speckit auto X --from plan` → `/spec-auto X --from plan` (same flags)."""
-    return "/spec-auto " + resume_command.removeprefix("speckit auto ").strip()
+    from speckit.pipeline.next_steps import resume_slash as slash
+
+    return slash(resume_command)
 
 
 def halt_text(report: RunReport, root: Path) -> Text:
-    """The halt banner: that it halted, where, why, what to read, how to resume."""
+    """The halt banner: that it halted, where, why, what to do next, how to resume.
+
+    The lines a user acts on come first and the banner stays short (a file the run's
+    own lines above already show is not repeated), so at 80x24 it fits on screen whole.
+    """
     outcome = report.auto
     assert outcome is not None and outcome.halted
     text = Text()
@@ -147,13 +153,21 @@ def halt_text(report: RunReport, root: Path) -> Text:
     text.append(f" at {outcome.halted_at} (exit {int(outcome.exit_code)})\n", style="bold")
     text.append("why:    ", style="bold")
     text.append(f"{outcome.reason}\n")
+    steps = outcome.next_steps.lines(slash=True) if outcome.next_steps else []
+    for label, line in steps:
+        text.append(f"{label + ':':<8}", style="bold")
+        text.append(f"{line}\n", style="bold yellow" if label == "same" else "")
+    shown = set(report.runs[-1].files) if report.runs else set()
     for path in outcome.read_files:
-        text.append("read:   ", style="bold")
-        text.append(f"{relative(path, root)}\n")
+        if path not in shown:
+            text.append("read:   ", style="bold")
+            text.append(f"{relative(path, root)}\n")
+    steps_of = outcome.next_steps
+    slash = steps_of.resume(slash=True) if steps_of else resume_slash(outcome.resume_command)
     text.append("resume: ", style="bold")
-    text.append(f"{resume_slash(outcome.resume_command)}", style="bold reverse")
+    text.append(slash, style="bold reverse")
     text.append("\nshell:  ", style="bold")
-    text.append(outcome.resume_command)
+    text.append(steps_of.resume(slash=False) if steps_of else outcome.resume_command)
     for note in outcome.notes:
         text.append(f"\nnote:   {note}", style="dim")
     return text
