@@ -53,7 +53,7 @@ def test_spec_plan_shows_verdict_agent_rows_and_paths(tmp_path: Path) -> None:
 
 
 def test_spec_auto_halts_on_conflict_and_shows_resume(tmp_path: Path) -> None:
-    workspace, spec_id = make_workspace(tmp_path / "ws")
+    workspace, _spec_id = make_workspace(tmp_path / "ws")
 
     async def scenario() -> None:
         app = SpeckitApp(workspace, env={})
