@@ -58,12 +58,12 @@ USAGE: dict[str, str] = {
 }
 
 SUMMARY: dict[str, str] = {
-    **{f"/spec-{s}": f"run the {s} stage: guardrail, agents, consensus" for s in STAGES},
-    "/spec-auto": "run the stages in order; halt on conflict, degraded or guardrail",
-    "/override": "record a person's verdict, as `speckit consensus override`",
+    **{f"/spec-{s}": f"run {s}: guardrail, agents, verdict" for s in STAGES},
+    "/spec-auto": "the stages in order; halts on conflict, degraded, guardrail",
+    "/override": "record a person's verdict (`speckit consensus override`)",
     "/status": "where each SPEC stands (no agent calls)",
     "/evidence-stats": "evidence files and bytes per SPEC and kind",
-    "/set-env": "set an env var for runs started here; alone: list them",
+    "/set-env": "env var for runs started here; alone: list",
     "/new": "create a SPEC and its tracker row",
     "/help": "this list",
     "/quit": "leave (Ctrl+Q)",
@@ -336,8 +336,8 @@ def help_lines() -> list[tuple[str, str]]:
     lines = [(USAGE[name], SUMMARY[name]) for name in COMMAND_NAMES]
     stage_flags = [f for f in STAGE_FLAGS if f != "--consensus"]
     auto_flags = [f for f in AUTO_FLAGS if f not in stage_flags and f != "--from"]
-    lines.append(("  FLAGS", " ".join(stage_flags) + " (as `speckit run`)"))
-    lines.append(("  auto FLAGS", "the same and " + " ".join(auto_flags) + " (`speckit auto`)"))
+    lines.append(("  FLAGS", " ".join(stage_flags)))
+    lines.append(("  auto FLAGS", "FLAGS, " + " ".join(auto_flags)))
     return lines
 
 

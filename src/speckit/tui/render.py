@@ -272,7 +272,7 @@ class HelpView:
         if width >= HELP_STACKED_BELOW:
             longest = max((cell_len(usage) for usage, _ in self.rows), default=0)
             table = Table(box=None, pad_edge=False, show_header=False, expand=False)
-            table.add_column("usage", style="bold", max_width=min(longest, width * 11 // 20))
+            table.add_column("usage", style="bold", max_width=min(longest, width * 3 // 8))
             table.add_column("what")
             for usage, summary in self.rows:
                 table.add_row(usage, summary)
