@@ -61,9 +61,16 @@ class SpeckitApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, workspace: Workspace, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        env: Mapping[str, str] | None = None,
+        *,
+        take_signals: bool = False,
+    ) -> None:
         super().__init__()
         self.workspace = workspace
+        self.take_signals = take_signals  # the real terminal's app only, not pilot tests
         # /set-env values: overrides on top of each agent's env (`speckit.agents.env`)
         self.session_env: dict[str, str] = dict(env or {})
         self.control: RunControl | None = None
@@ -89,6 +96,10 @@ class SpeckitApp(App[None]):
         self.add_cell(MessageCell("", Text("speckit tui: type /help for commands")))
         self.refresh_specs()
         self.query_one("#command", CommandLine).focus()
+        if self.take_signals:
+            from speckit.tui.control import take_signals
+
+            take_signals(self.on_signal)
 
     # --- history -----------------------------------------------------------------
     @property
@@ -329,6 +340,14 @@ class SpeckitApp(App[None]):
             kill_all_groups()
         self.exit()
 
+    def on_signal(self, signum: int) -> None:
+        """SIGHUP (the terminal closed) or SIGTERM: the run is cancelled, its agents are
+        killed at once, and the app leaves (`run_app` then exits 130, as the CLI does)."""
+        from speckit import interrupts
+
+        interrupts.record(signum)  # kills every agent group; the runner starts no new agent
+        self.shutdown()
+
     async def action_quit(self) -> None:
         """Quit; during a run, only when Ctrl+Q is pressed again (the run is then cancelled)."""
         if self.control is not None and not self.quit_armed:
@@ -343,5 +362,10 @@ class SpeckitApp(App[None]):
 
 
 def run_app(workspace_root: Path, env: Mapping[str, str] | None = None) -> None:
-    """Open the TUI on a workspace (the `speckit tui` command)."""
-    SpeckitApp(Workspace(workspace_root), env).run()
+    """Open the TUI on a workspace (the `speckit tui` command); after a signal ended it,
+    KeyboardInterrupt: the CLI says "interrupted" and exits 130."""
+    from speckit import interrupts
+
+    SpeckitApp(Workspace(workspace_root), env, take_signals=True).run()
+    if interrupts.pending() is not None:
+        raise KeyboardInterrupt
