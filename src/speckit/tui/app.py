@@ -107,8 +107,12 @@ class SpeckitApp(App[None]):
         return list(self.query_one("#history", VerticalScroll).children)
 
     def add_cell(self, cell: Widget) -> None:
+        """Show a new cell: the history goes to the bottom and follows what grows there (a
+        run's live rows) until the user scrolls up; back at the bottom it follows again."""
         history = self.query_one("#history", VerticalScroll)
         history.mount(cell)
+        if not history.is_anchored:
+            history.anchor()
         history.scroll_end(animate=False)
 
     def say(self, line: str, body: RenderableType, kind: str = "info") -> None:

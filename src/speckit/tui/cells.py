@@ -15,7 +15,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import ScrollableContainer, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
@@ -128,17 +128,10 @@ class RunCell(Vertical):
         widget = shown if isinstance(shown, Widget) else Static(shown)
         body = self.query_one(".run-body", Vertical)
         if body.is_attached:  # not while the app is shutting down
-            body.mount(widget)
-            self.call_after_refresh(self._follow)
+            body.mount(widget)  # the history, anchored at its bottom, follows (app.add_cell)
         if plain is None and not isinstance(shown, Widget):
             plain = render.to_plain(shown)
         self.texts.append(plain or "")
-
-    def _follow(self) -> None:
-        """Keep the newest output in view while this is the last cell of the history."""
-        history = self.parent
-        if isinstance(history, ScrollableContainer) and history.children[-1] is self:
-            history.scroll_end(animate=False)
 
     def _refresh_live(self) -> None:
         live = self.query_one(".live", Static)
