@@ -28,6 +28,7 @@ from speckit.tui.cells import MessageCell, RunCell
 from speckit.tui.commands import Command
 from speckit.tui.control import RunControl
 from speckit.tui.execute import RunHooks, execute_run
+from speckit.tui.statusbar import StatusBar
 from speckit.tui.widgets import CommandLine, SpecList
 from speckit.workspace import Workspace
 
@@ -85,6 +86,7 @@ class SpeckitApp(App[None]):
             yield SpecList(id="specs")
             yield VerticalScroll(id="history")
         yield Static("", id="hint")
+        yield StatusBar(self.workspace.root.name, id="status")
         history = self.workspace.cache_dir / "tui_history"  # kept between sessions
         yield CommandLine(lambda: self.spec_ids, history_path=history, id="command")
         yield Footer()
@@ -235,8 +237,8 @@ class SpeckitApp(App[None]):
 
         if self.control is not None:
             raise UsageError("a run is in progress; wait for it or press Esc to cancel it")
-        resolve_spec(self.workspace, command.spec)  # an unknown SPEC is a one-line error
-        cell = RunCell(line, self.workspace.root)
+        spec_id = resolve_spec(self.workspace, command.spec)  # unknown: a one-line error
+        cell = RunCell(line, self.workspace.root, spec_id)
         self.add_cell(cell)
         self.control, self.active = RunControl(), cell
         self.refresh_bindings()  # the footer now offers Esc: cancel
@@ -257,6 +259,12 @@ class SpeckitApp(App[None]):
     ) -> None:
         workspace = self.fresh_workspace()
         guardrails_only = isinstance(command, commands.RunAuto) and command.skip_consensus
+        try:  # the status line follows the run, with the caps and stages it runs with
+            caps, stages = workspace.config.budget.caps, list(workspace.config.pipeline.stages)
+        except SpeckitError:  # the run reports a broken config itself
+            caps, stages = {}, []
+        status = self.query_one("#status", StatusBar)
+        self.call_from_thread(status.follow, cell, caps, stages)
 
         def stage_agents(stage: Stage) -> list[tuple[str, str]]:
             try:

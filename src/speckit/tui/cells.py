@@ -8,6 +8,7 @@ runs and the verdict, agents, agreements, conflicts and paths when it ends.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -24,6 +25,7 @@ from textual.widgets import Collapsible, Static
 from speckit import views
 from speckit.tui import render
 from speckit.tui.render import COLLAPSE_OVER, LiveAgent
+from speckit.tui.statusbar import RunState
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
@@ -87,10 +89,15 @@ class RunCell(Vertical):
             super().__init__()
             self.cell, self.report = cell, report
 
-    def __init__(self, line: str, root: Path) -> None:
+    def __init__(self, line: str, root: Path, spec_id: str = "") -> None:
         super().__init__(classes="cell run")
         self.line = line
         self.root = root
+        self.spec_id = spec_id
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self.costs: list[float | None] = []  # each finished agent's cost_usd, for the spend
+        self.watchers: list[Callable[[], None]] = []  # told of every change (the status line)
         self.stage = ""
         self.rows: dict[str, LiveAgent] = {}
         self.paths: list[Path] = []
@@ -115,6 +122,21 @@ class RunCell(Vertical):
         """Everything the cell shows, as text: the head line with its badge, then the body."""
         return "\n".join([self._head().plain.rstrip(), *self.texts])
 
+    def run_state(self, pipeline: Sequence[str]) -> RunState:
+        """What the status line shows about this run (`statusbar.RunSource`)."""
+        states = [row.state for row in self.rows.values()]
+        return RunState(
+            spec_id=self.spec_id,
+            stage=self.stage,
+            pipeline=pipeline,
+            done=states.count("done"),
+            running=states.count("running"),
+            total=len(states),
+            elapsed=(self.ended or time.monotonic()) - self.started,
+            costs=list(self.costs),
+            outcome=None if self.report is None else render.report_status(self.report),
+        )
+
     def _head(self) -> Text:
         text = Text(f"› {self.line}   ", style="bold")
         if self.report is None:
@@ -134,6 +156,8 @@ class RunCell(Vertical):
         self.texts.append(plain or "")
 
     def _refresh_live(self) -> None:
+        for watcher in self.watchers:
+            watcher()
         live = self.query_one(".live", Static)
         if not self.rows or self.report is not None:
             live.update("")
@@ -161,6 +185,7 @@ class RunCell(Vertical):
             row.state, row.finished, row.result = "done", message.at, message.result
             if message.result is not None:
                 row.role = message.result.role
+                self.costs.append(message.result.cost_usd)
         self._refresh_live()
 
     def on_run_cell_stage_done(self, message: StageDone) -> None:
@@ -198,6 +223,7 @@ class RunCell(Vertical):
     def on_run_cell_run_done(self, message: RunDone) -> None:
         message.stop()
         report = self.report = message.report
+        self.ended = time.monotonic()
         if self._timer is not None:
             self._timer.stop()
         if self.rows:  # ended mid-stage: keep where each agent was (what a cancel stopped)
