@@ -226,7 +226,9 @@ class RunCell(Vertical):
         self.ended = time.monotonic()
         if self._timer is not None:
             self._timer.stop()
-        if self.rows:  # ended mid-stage: keep where each agent was (what a cancel stopped)
+        # Ended mid-stage: keep where each agent was (what a cancel stopped), but only once
+        # an agent had started: before that (a failed guardrail) no agent was "waiting".
+        if any(row.state != "waiting" for row in self.rows.values()):
             self._show(render.live_table(self.rows.values(), time.monotonic()))
         if report.cancelled:
             where = f" at {report.stage}" if report.stage else ""
