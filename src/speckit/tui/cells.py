@@ -25,7 +25,7 @@ from textual.widgets import Collapsible, Static
 from speckit import views
 from speckit.tui import render
 from speckit.tui.render import COLLAPSE_OVER, LiveAgent
-from speckit.tui.statusbar import RunState
+from speckit.tui.statusbar import RunState, spend_text
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
@@ -204,6 +204,9 @@ class RunCell(Vertical):
         if run.synthesis.tests is not None:
             tested = f"tests: {run.synthesis.tests.summary}"
             self._show(Text(tested, style="green" if run.synthesis.tests.green else "red"), tested)
+        tier = render.tier_line(run.synthesis)
+        if tier is not None:
+            self._show(Text(tier), tier)
         for title, items, style in (
             ("conflicts", list(run.synthesis.conflicts), "red"),
             ("agreements", render.agreement_items(run), "green"),
@@ -250,6 +253,11 @@ class RunCell(Vertical):
         footer = render.auto_footer(report)
         if footer is not None:
             self._show(footer, footer.plain)
+        if self.costs:  # what the run's agents cost, all stages together
+            unknown = sum(cost is None for cost in self.costs)
+            spent = f"spent: {spend_text(self.costs)} for {len(self.costs)} agent answers"
+            spent += f" ({unknown} without a known price)" if unknown else ""
+            self._show(Text(spent, style="dim"), spent)
         self.query_one(".run-head", Static).update(self._head())
         self._refresh_live()
         self.post_message(self.Finished(self, report))
