@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import pty
 import re
+import select
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,10 +36,14 @@ class Terminal:
         self.pid, self.fd = pid, fd
         self.output = bytearray()
         self.status: int | None = None
-        threading.Thread(target=self._read, daemon=True).start()
+        self.stop = threading.Event()  # the reader lets go of the fd before it is closed
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
-        while True:
+        while not self.stop.is_set():
+            if not select.select([self.fd], [], [], 0.05)[0]:
+                continue
             try:
                 chunk = os.read(self.fd, 65536)
             except OSError:
@@ -49,10 +55,10 @@ class Terminal:
     def screen_text(self) -> str:
         return ANSI.sub(b"", bytes(self.output)).decode("utf-8", "replace")
 
-    def wait_until(self, check: object, limit: float) -> bool:
+    def wait_until(self, check: Callable[[], bool], limit: float) -> bool:
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            if callable(check) and check():
+            if check():
                 return True
             time.sleep(0.05)
         return False
@@ -68,6 +74,8 @@ class Terminal:
         return self.status is not None
 
     def hang_up(self) -> None:
+        self.stop.set()
+        self.reader.join()
         os.close(self.fd)
         self.fd = -1
 
@@ -76,6 +84,8 @@ class Terminal:
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
         if self.fd >= 0:
+            self.stop.set()
+            self.reader.join()
             os.close(self.fd)
 
 
@@ -85,7 +95,7 @@ def test_a_signal_cancels_the_run_kills_the_agents_and_ends_the_tui(
 ) -> None:
     root = tmp_path / "ws"
     sleeper, pid_file = sleeper_agent(root)
-    boss = {"driver": "scripted", "script": "script.toml", "role": "aggregator"}
+    boss: dict[str, object] = {"driver": "scripted", "script": "script.toml", "role": "aggregator"}
     make_workspace(root, agents={**sleeper, "boss": boss})
     terminal = Terminal(root)
     try:
