@@ -29,6 +29,7 @@ from speckit.tui.commands import Command
 from speckit.tui.control import RunControl
 from speckit.tui.execute import RunHooks, execute_run
 from speckit.tui.palette import SlashCommands
+from speckit.tui.statusbar import StatusBar
 from speckit.tui.widgets import CommandLine, SpecList, SpecPane
 from speckit.workspace import Workspace
 
@@ -74,9 +75,16 @@ class SpeckitApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, workspace: Workspace, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        env: Mapping[str, str] | None = None,
+        *,
+        take_signals: bool = False,
+    ) -> None:
         super().__init__()
         self.workspace = workspace
+        self.take_signals = take_signals  # the real terminal's app only, not pilot tests
         # /set-env values: overrides on top of each agent's env (`speckit.agents.env`)
         self.session_env: dict[str, str] = dict(env or {})
         self.control: RunControl | None = None
@@ -91,6 +99,7 @@ class SpeckitApp(App[None]):
             yield SpecPane(id="spec-pane")
             yield VerticalScroll(id="history")
         yield Static("", id="hint")
+        yield StatusBar(self.workspace.root.name, id="status")
         history = self.workspace.cache_dir / "tui_history"  # kept between sessions
         yield CommandLine(lambda: self.spec_ids, history_path=history, id="command")
         yield Footer()
@@ -101,6 +110,10 @@ class SpeckitApp(App[None]):
         self.add_cell(MessageCell("", Text("speckit tui: type /help for commands")))
         self.refresh_specs()
         self.query_one("#command", CommandLine).focus()
+        if self.take_signals:
+            from speckit.tui.control import take_signals
+
+            take_signals(self.on_signal)
 
     # --- history -----------------------------------------------------------------
     @property
@@ -108,8 +121,12 @@ class SpeckitApp(App[None]):
         return list(self.query_one("#history", VerticalScroll).children)
 
     def add_cell(self, cell: Widget) -> None:
+        """Show a new cell: the history goes to the bottom and follows what grows there (a
+        run's live rows) until the user scrolls up; back at the bottom it follows again."""
         history = self.query_one("#history", VerticalScroll)
         history.mount(cell)
+        if not history.is_anchored:
+            history.anchor()
         history.scroll_end(animate=False)
 
     def say(self, line: str, body: RenderableType, kind: str = "info") -> None:
@@ -262,8 +279,8 @@ class SpeckitApp(App[None]):
 
         if self.control is not None:
             raise UsageError("a run is in progress; wait for it or press Esc to cancel it")
-        resolve_spec(self.workspace, command.spec)  # an unknown SPEC is a one-line error
-        cell = RunCell(line, self.workspace.root)
+        spec_id = resolve_spec(self.workspace, command.spec)  # unknown: a one-line error
+        cell = RunCell(line, self.workspace.root, spec_id)
         self.add_cell(cell)
         self.control, self.active = RunControl(), cell
         self.refresh_bindings()  # the footer now offers Esc: cancel
@@ -284,6 +301,12 @@ class SpeckitApp(App[None]):
     ) -> None:
         workspace = self.fresh_workspace()
         guardrails_only = isinstance(command, commands.RunAuto) and command.skip_consensus
+        try:  # the status line follows the run, with the caps and stages it runs with
+            caps, stages = workspace.config.budget.caps, list(workspace.config.pipeline.stages)
+        except SpeckitError:  # the run reports a broken config itself
+            caps, stages = {}, []
+        status = self.query_one("#status", StatusBar)
+        self.call_from_thread(status.follow, cell, caps, stages)
 
         def stage_agents(stage: Stage) -> list[tuple[str, str]]:
             try:
@@ -382,6 +405,14 @@ class SpeckitApp(App[None]):
             kill_all_groups()
         self.exit()
 
+    def on_signal(self, signum: int) -> None:
+        """SIGHUP (the terminal closed) or SIGTERM: the run is cancelled, its agents are
+        killed at once, and the app leaves (`run_app` then exits 130, as the CLI does)."""
+        from speckit import interrupts
+
+        interrupts.record(signum)  # kills every agent group; the runner starts no new agent
+        self.shutdown()
+
     async def action_quit(self) -> None:
         """Quit; during a run, only when Ctrl+Q is pressed again (the run is then cancelled)."""
         if self.control is not None and not self.quit_armed:
@@ -396,5 +427,10 @@ class SpeckitApp(App[None]):
 
 
 def run_app(workspace_root: Path, env: Mapping[str, str] | None = None) -> None:
-    """Open the TUI on a workspace (the `speckit tui` command)."""
-    SpeckitApp(Workspace(workspace_root), env).run()
+    """Open the TUI on a workspace (the `speckit tui` command); after a signal ended it,
+    KeyboardInterrupt: the CLI says "interrupted" and exits 130."""
+    from speckit import interrupts
+
+    SpeckitApp(Workspace(workspace_root), env, take_signals=True).run()
+    if interrupts.pending() is not None:
+        raise KeyboardInterrupt

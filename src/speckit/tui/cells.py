@@ -8,6 +8,7 @@ runs and the verdict, agents, agreements, conflicts and paths when it ends.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -15,7 +16,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import ScrollableContainer, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
@@ -24,6 +25,7 @@ from textual.widgets import Collapsible, Static
 from speckit import views
 from speckit.tui import render
 from speckit.tui.render import COLLAPSE_OVER, LiveAgent
+from speckit.tui.statusbar import RunState, spend_text
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
@@ -87,10 +89,15 @@ class RunCell(Vertical):
             super().__init__()
             self.cell, self.report = cell, report
 
-    def __init__(self, line: str, root: Path) -> None:
+    def __init__(self, line: str, root: Path, spec_id: str = "") -> None:
         super().__init__(classes="cell run")
         self.line = line
         self.root = root
+        self.spec_id = spec_id
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self.costs: list[float | None] = []  # each finished agent's cost_usd, for the spend
+        self.watchers: list[Callable[[], None]] = []  # told of every change (the status line)
         self.stage = ""
         self.rows: dict[str, LiveAgent] = {}
         self.paths: list[Path] = []
@@ -115,6 +122,21 @@ class RunCell(Vertical):
         """Everything the cell shows, as text: the head line with its badge, then the body."""
         return "\n".join([self._head().plain.rstrip(), *self.texts])
 
+    def run_state(self, pipeline: Sequence[str]) -> RunState:
+        """What the status line shows about this run (`statusbar.RunSource`)."""
+        states = [row.state for row in self.rows.values()]
+        return RunState(
+            spec_id=self.spec_id,
+            stage=self.stage,
+            pipeline=pipeline,
+            done=states.count("done"),
+            running=states.count("running"),
+            total=len(states),
+            elapsed=(self.ended or time.monotonic()) - self.started,
+            costs=list(self.costs),
+            outcome=None if self.report is None else render.report_status(self.report),
+        )
+
     def _head(self) -> Text:
         text = Text(f"› {self.line}   ", style="bold")
         if self.report is None:
@@ -128,19 +150,14 @@ class RunCell(Vertical):
         widget = shown if isinstance(shown, Widget) else Static(shown)
         body = self.query_one(".run-body", Vertical)
         if body.is_attached:  # not while the app is shutting down
-            body.mount(widget)
-            self.call_after_refresh(self._follow)
+            body.mount(widget)  # the history, anchored at its bottom, follows (app.add_cell)
         if plain is None and not isinstance(shown, Widget):
             plain = render.to_plain(shown)
         self.texts.append(plain or "")
 
-    def _follow(self) -> None:
-        """Keep the newest output in view while this is the last cell of the history."""
-        history = self.parent
-        if isinstance(history, ScrollableContainer) and history.children[-1] is self:
-            history.scroll_end(animate=False)
-
     def _refresh_live(self) -> None:
+        for watcher in self.watchers:
+            watcher()
         live = self.query_one(".live", Static)
         if not self.rows or self.report is not None:
             live.update("")
@@ -168,6 +185,7 @@ class RunCell(Vertical):
             row.state, row.finished, row.result = "done", message.at, message.result
             if message.result is not None:
                 row.role = message.result.role
+                self.costs.append(message.result.cost_usd)
         self._refresh_live()
 
     def on_run_cell_stage_done(self, message: StageDone) -> None:
@@ -186,6 +204,9 @@ class RunCell(Vertical):
         if run.synthesis.tests is not None:
             tested = f"tests: {run.synthesis.tests.summary}"
             self._show(Text(tested, style="green" if run.synthesis.tests.green else "red"), tested)
+        tier = render.tier_line(run.synthesis)
+        if tier is not None:
+            self._show(Text(tier), tier)
         for title, items, style in (
             ("conflicts", list(run.synthesis.conflicts), "red"),
             ("agreements", render.agreement_items(run), "green"),
@@ -205,9 +226,12 @@ class RunCell(Vertical):
     def on_run_cell_run_done(self, message: RunDone) -> None:
         message.stop()
         report = self.report = message.report
+        self.ended = time.monotonic()
         if self._timer is not None:
             self._timer.stop()
-        if self.rows:  # ended mid-stage: keep where each agent was (what a cancel stopped)
+        # Ended mid-stage: keep where each agent was (what a cancel stopped), but only once
+        # an agent had started: before that (a failed guardrail) no agent was "waiting".
+        if any(row.state != "waiting" for row in self.rows.values()):
             self._show(render.live_table(self.rows.values(), time.monotonic()))
         if report.cancelled:
             where = f" at {report.stage}" if report.stage else ""
@@ -229,6 +253,11 @@ class RunCell(Vertical):
         footer = render.auto_footer(report)
         if footer is not None:
             self._show(footer, footer.plain)
+        if self.costs:  # what the run's agents cost, all stages together
+            unknown = sum(cost is None for cost in self.costs)
+            spent = f"spent: {spend_text(self.costs)} for {len(self.costs)} agent answers"
+            spent += f" ({unknown} without a known price)" if unknown else ""
+            self._show(Text(spent, style="dim"), spent)
         self.query_one(".run-head", Static).update(self._head())
         self._refresh_live()
         self.post_message(self.Finished(self, report))

@@ -31,6 +31,7 @@ from speckit.views import (
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
+    from speckit.consensus.models import Synthesis
     from speckit.pipeline.stage import StageRun
     from speckit.pipeline.status import SpecStatus
     from speckit.tui.execute import RunReport
@@ -114,6 +115,19 @@ def paths_text(run: StageRun, root: Path) -> Text:
         if arbiter.decision:
             text.append(f", ruled {arbiter.decision}")
     return text
+
+
+def tier_line(synthesis: Synthesis) -> str | None:
+    """`[consensus] mode = "escalate"`: which tier decided, and who was not paid for."""
+    if synthesis.mode != "escalate":
+        return None
+    if synthesis.decided_by == "first":
+        first = ", ".join(synthesis.first_tier)
+        skipped = ", ".join(synthesis.not_called) or "none"
+        return f"tier: decided by the first tier ({first}); not called: {skipped}"
+    if synthesis.escalated:
+        return f"tier: escalated to the panel: {synthesis.escalation_reason}"
+    return None
 
 
 def report_status(report: RunReport) -> str:
