@@ -161,8 +161,7 @@ class SpeckitApp(App[None]):
         if event.input.id != "command":
             return
         line = event.value.strip()  # the line already emptied itself and kept its history
-        self.query_one("#hint", Static).update("")
-        self.hint_shown = False
+        self.show_hint("")
         if line:
             self.run_line(line)
 
@@ -194,8 +193,15 @@ class SpeckitApp(App[None]):
         line.insert_typed(event.character)
 
     def on_command_line_candidates(self, message: CommandLine.Candidates) -> None:
-        self.query_one("#hint", Static).update("  ".join(c.strip() for c in message.candidates))
-        self.hint_shown = True
+        self.show_hint("  ".join(c.strip() for c in message.candidates))
+
+    def show_hint(self, text: str) -> None:
+        """Completion candidates under the command line; without any, the line takes no room
+        (a 24-row terminal has none to spare)."""
+        hint = self.query_one("#hint", Static)
+        hint.update(text)
+        hint.display = bool(text)
+        self.hint_shown = bool(text)
 
     def run_line(self, line: str) -> None:
         """Parse and dispatch one command line; any mistake is a one-line error cell."""
@@ -342,14 +348,12 @@ class SpeckitApp(App[None]):
     def action_escape(self) -> None:
         """Esc is deliberate: it closes what is open first (the completion hint), then clears
         the command line, and only when there is nothing else to close cancels the run."""
-        hint = self.query_one("#hint", Static)
         pane = self.query_one(SpecPane)
         if pane.filter_open and self.focused is pane.query_one("#spec-filter"):
             pane.clear_filter()
             return
         if self.hint_shown:
-            hint.update("")
-            self.hint_shown = False
+            self.show_hint("")
             return
         command_line = self.query_one("#command", CommandLine)
         if command_line.value:

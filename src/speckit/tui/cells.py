@@ -16,7 +16,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import ScrollableContainer, Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
@@ -155,6 +155,12 @@ class RunCell(Vertical):
             plain = render.to_plain(shown)
         self.texts.append(plain or "")
 
+    def _bring_into_view(self, widget: Widget) -> None:
+        """Scroll the history so `widget` starts at its top (or shows whole when it fits)."""
+        history = self.parent
+        if isinstance(history, ScrollableContainer) and widget.is_attached:
+            history.scroll_to_widget(widget, animate=False, top=True)
+
     def _refresh_live(self) -> None:
         for watcher in self.watchers:
             watcher()
@@ -246,18 +252,21 @@ class RunCell(Vertical):
             text = Text(f"{label}: ", style="bold red")
             text.append(report.error)
             self._show(text, text.plain)
-        if report.halted:
-            halt = render.halt_text(report, self.root)
-            self._show(Static(halt, classes="halt"), halt.plain)
-            self.add_class("halted")
-        footer = render.auto_footer(report)
-        if footer is not None:
-            self._show(footer, footer.plain)
         if self.costs:  # what the run's agents cost, all stages together
             unknown = sum(cost is None for cost in self.costs)
             spent = f"spent: {spend_text(self.costs)} for {len(self.costs)} agent answers"
             spent += f" ({unknown} without a known price)" if unknown else ""
             self._show(Text(spent, style="dim"), spent)
+        if report.halted:  # last, and its head scrolled into view: on a short screen the
+            # banner's header and reason matter more than the tables above it
+            halt = render.halt_text(report, self.root)
+            banner = Static(halt, classes="halt")
+            self._show(banner, halt.plain)
+            self.add_class("halted")
+            self.call_after_refresh(self._bring_into_view, banner)
+        footer = render.auto_footer(report)
+        if footer is not None:
+            self._show(footer, footer.plain)
         self.query_one(".run-head", Static).update(self._head())
         self._refresh_live()
         self.post_message(self.Finished(self, report))
