@@ -131,7 +131,8 @@ def _interrupted() -> NoReturn:
     Every file was closed and every agent killed on the way here.
     """
     _on_signals(_exit_now)  # a second Ctrl-C need not wait for anything
-    click.echo("speckit: error: interrupted", err=True)
+    with contextlib.suppress(OSError, ValueError):  # the terminal may be gone (SIGHUP)
+        click.echo("speckit: error: interrupted", err=True)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
@@ -224,6 +225,8 @@ def _run(args: list[str], debug: bool) -> None:
     except BrokenPipeError:
         sys.exit(ExitCode.OK)
     except OSError as exc:
+        if interrupts.pending() is not None:  # a closed terminal (SIGHUP) failed a write
+            raise KeyboardInterrupt from None
         if debug:
             raise
         _fail(
