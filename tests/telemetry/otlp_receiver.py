@@ -1,0 +1,121 @@
+"""A real OTLP/HTTP traces receiver on loopback: POST /v1/traces, protobuf decoded with
+`opentelemetry-proto`'s ExportTraceServiceRequest, spans kept as plain dicts to check."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+
+def _value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(v) for v in value.array_value.values]
+    return getattr(value, kind) if kind else None
+
+
+@dataclass
+class Received:
+    """What the receiver was sent: one dict per span, and the requests' count."""
+
+    spans: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    decode: bool = True
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, body: bytes) -> None:
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        spans, resources = [], []
+        for resource_spans in request.resource_spans:
+            resources.append({a.key: _value(a.value) for a in resource_spans.resource.attributes})
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    spans.append(
+                        {
+                            "name": span.name,
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "parent_id": span.parent_span_id.hex() or None,
+                            "kind": span.kind,
+                            "start": span.start_time_unix_nano,
+                            "end": span.end_time_unix_nano,
+                            "status": span.status.code,
+                            "status_message": span.status.message,
+                            "scope": scope_spans.scope.name,
+                            "attributes": {a.key: _value(a.value) for a in span.attributes},
+                        }
+                    )
+        with self.lock:
+            self.requests += 1
+            self.spans.extend(spans)
+            self.resources.extend(resources)
+
+    def by_name(self, prefix: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [s for s in self.spans if s["name"].startswith(prefix)]
+
+    def wait_for(self, count: int, limit: float = 30.0) -> None:
+        deadline = time.monotonic() + limit
+        while len(self.spans) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.spans)} spans received, expected {count}")
+            time.sleep(0.02)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    received: Received
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if self.path != "/v1/traces":
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.server.received.add(body)  # type: ignore[attr-defined]
+        answer = ExportTraceServiceResponse().SerializeToString()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+
+@contextmanager
+def otlp_receiver() -> Iterator[tuple[str, Received]]:
+    """(base URL, what it received) of a receiver on 127.0.0.1 at a free port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.received = Received()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server.received  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def closed_port() -> str:
+    """A loopback URL where nothing listens (a port just freed)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
