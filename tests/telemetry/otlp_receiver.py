@@ -32,8 +32,8 @@ class Received:
     spans: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
     resources: list[dict[str, Any]] = field(default_factory=list)
-    decode: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
+    gate: threading.Event | None = None  # when set up, each request waits for it to open
 
     def add(self, body: bytes) -> None:
         request = ExportTraceServiceRequest()
@@ -76,16 +76,17 @@ class Received:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    received: Received
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
         if self.path != "/v1/traces":
             self.send_response(404)
             self.end_headers()
             return
-        self.server.received.add(body)  # type: ignore[attr-defined]
+        received: Received = self.server.received  # type: ignore[attr-defined]
+        if received.gate is not None:
+            received.gate.wait(30)
+        received.add(body)
         answer = ExportTraceServiceResponse().SerializeToString()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
@@ -93,20 +94,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
 @contextmanager
-def otlp_receiver() -> Iterator[tuple[str, Received]]:
-    """(base URL, what it received) of a receiver on 127.0.0.1 at a free port."""
+def otlp_receiver(gate: threading.Event | None = None) -> Iterator[tuple[str, Received]]:
+    """(base URL, what it received) of a receiver on 127.0.0.1 at a free port; with `gate`,
+    it answers each request only once the gate is open (a slow collector)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.received = Received()  # type: ignore[attr-defined]
+    server.received = Received(gate=gate)  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", server.received  # type: ignore[attr-defined]
     finally:
+        if gate is not None:
+            gate.set()
         server.shutdown()
         server.server_close()
 

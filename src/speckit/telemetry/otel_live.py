@@ -112,6 +112,11 @@ class LiveExporter:
         self._queue = queue.Queue(maxsize=self.capacity)
         atexit.register(self.close)
 
+    @property
+    def waiting(self) -> int:
+        """Stage runs queued, not yet taken by the sending thread."""
+        return self._queue.qsize()
+
     def put_stage(self, path: Path, record: dict[str, Any]) -> None:
         self._put(("stage", path, record), _span_count(record))
 
