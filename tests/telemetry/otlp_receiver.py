@@ -27,45 +27,49 @@ def _value(value: AnyValue) -> Any:
 
 @dataclass
 class Received:
-    """What the receiver was sent: one dict per span, and the requests' count."""
+    """What the receiver was sent: the request bodies, decoded into one dict per span when
+    read (after the fact, so a timed export does not wait for the test's bookkeeping)."""
 
-    spans: list[dict[str, Any]] = field(default_factory=list)
-    requests: int = 0
-    resources: list[dict[str, Any]] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     gate: threading.Event | None = None  # when set up, each request waits for it to open
+    _decoded: int = 0
+    _spans: list[dict[str, Any]] = field(default_factory=list)
+    _resources: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return len(self.bodies)
+
+    @property
+    def spans(self) -> list[dict[str, Any]]:
+        self._decode()
+        return self._spans
+
+    @property
+    def resources(self) -> list[dict[str, Any]]:
+        self._decode()
+        return self._resources
 
     def add(self, body: bytes) -> None:
-        request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
-        spans, resources = [], []
-        for resource_spans in request.resource_spans:
-            resources.append({a.key: _value(a.value) for a in resource_spans.resource.attributes})
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    spans.append(
-                        {
-                            "name": span.name,
-                            "trace_id": span.trace_id.hex(),
-                            "span_id": span.span_id.hex(),
-                            "parent_id": span.parent_span_id.hex() or None,
-                            "kind": span.kind,
-                            "start": span.start_time_unix_nano,
-                            "end": span.end_time_unix_nano,
-                            "status": span.status.code,
-                            "status_message": span.status.message,
-                            "scope": scope_spans.scope.name,
-                            "attributes": {a.key: _value(a.value) for a in span.attributes},
-                        }
-                    )
         with self.lock:
-            self.requests += 1
-            self.spans.extend(spans)
-            self.resources.extend(resources)
+            self.bodies.append(body)
+
+    def _decode(self) -> None:
+        with self.lock:
+            bodies, self._decoded = self.bodies[self._decoded :], len(self.bodies)
+        for body in bodies:
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)  # a body that is not OTLP protobuf fails the test here
+            for resource_spans in request.resource_spans:
+                resource = resource_spans.resource.attributes
+                self._resources.append({a.key: _value(a.value) for a in resource})
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        self._spans.append(_span(span, scope_spans.scope.name))
 
     def by_name(self, prefix: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [s for s in self.spans if s["name"].startswith(prefix)]
+        return [s for s in self.spans if s["name"].startswith(prefix)]
 
     def wait_for(self, count: int, limit: float = 30.0) -> None:
         deadline = time.monotonic() + limit
@@ -73,6 +77,22 @@ class Received:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{len(self.spans)} spans received, expected {count}")
             time.sleep(0.02)
+
+
+def _span(span: Any, scope: str) -> dict[str, Any]:
+    return {
+        "name": span.name,
+        "trace_id": span.trace_id.hex(),
+        "span_id": span.span_id.hex(),
+        "parent_id": span.parent_span_id.hex() or None,
+        "kind": span.kind,
+        "start": span.start_time_unix_nano,
+        "end": span.end_time_unix_nano,
+        "status": span.status.code,
+        "status_message": span.status.message,
+        "scope": scope,
+        "attributes": {a.key: _value(a.value) for a in span.attributes},
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):

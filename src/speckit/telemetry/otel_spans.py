@@ -219,19 +219,22 @@ def _agent_attributes(
     _set(attrs, "gen_ai.usage.reasoning.output_tokens", entry.get("reasoning_tokens"))
     _set(attrs, "gen_ai.usage.cost", entry.get("cost_usd"))
     _set(attrs, "speckit.cost_source", entry.get("cost_source") or "unknown")
+    # The run key, session and verdict are on the parent stage span; SPEC and stage are
+    # repeated here so agent calls can be filtered without a join. Fewer attributes per
+    # span keep a 10,000-call export fast (the SDK encodes each one in Python).
     _set(attrs, "speckit.spec_id", line.spec_id)
     _set(attrs, "speckit.stage", line.stage)
-    _set(attrs, "speckit.run_key", line.key)
     _set(attrs, "speckit.driver", driver)
     _set(attrs, "speckit.role", entry.get("role"))
     _set(attrs, "speckit.status", entry.get("status") or entry.get("call_status"))
-    _set(attrs, "speckit.cache_hit", entry.get("cache_hit"))
-    _set(attrs, "speckit.exit_code", entry.get("exit_code"))
+    if entry.get("cache_hit"):  # the answer cache served it (cost_source "cached")
+        _set(attrs, "speckit.cached_from", entry.get("cached_from") or "")
     _set(attrs, "speckit.failure_kind", entry.get("failure_kind"))
     _set(attrs, "speckit.substituted_for", entry.get("substituted_for"))
     status = attrs.get("speckit.status")
     if status not in (None, "ok"):
         attrs["error.type"] = str(entry.get("failure_kind") or status)
+        _set(attrs, "speckit.exit_code", entry.get("exit_code"))
     if include_content:
         text = _content(line, entry)
         if text is not None:
