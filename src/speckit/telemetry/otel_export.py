@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -145,7 +145,8 @@ class Sender:
     def close(self) -> None:
         # Ends a retry back-off in progress; the handler stays, so the exporter's last
         # words ("aborting retry") are kept too rather than printed.
-        self._exporter.shutdown()  # type: ignore[no-untyped-call]
+        shutdown: Callable[[], object] = self._exporter.shutdown  # untyped in the SDK
+        shutdown()
 
     def _readable(self, spans: Sequence[SpanData]) -> list[Any]:
         from opentelemetry.sdk.trace import ReadableSpan

@@ -50,19 +50,24 @@ def endpoint_for(evidence_root: Path, env: dict[str, str] | None = None) -> str 
 def _configured(evidence_root: Path) -> str | None:
     """`[telemetry] otlp_endpoint` of the workspace holding the evidence (re-read when edited).
 
-    Read with tomllib alone: the run validated the file already, and this runs per stage."""
+    Read with tomllib alone: the run validated the file already, and this runs per stage.
+    Evidence outside any workspace (a library caller's) has no setting."""
     import tomllib
 
+    from speckit.errors import SpeckitError
     from speckit.workspace import Workspace
 
-    path = Workspace.find(start=evidence_root).config_path
-    stamp = path.stat().st_mtime_ns
-    cached = _config_cache.get(path)
-    if cached is None or cached[0] != stamp:
-        section = tomllib.loads(path.read_text(encoding="utf-8")).get("telemetry")
-        value = section.get("otlp_endpoint") if isinstance(section, dict) else None
-        cached = (stamp, value if isinstance(value, str) and value.strip() else None)
-        _config_cache[path] = cached
+    try:
+        path = Workspace.find(start=evidence_root).config_path
+        stamp = path.stat().st_mtime_ns
+        cached = _config_cache.get(path)
+        if cached is None or cached[0] != stamp:
+            section = tomllib.loads(path.read_text(encoding="utf-8")).get("telemetry")
+            value = section.get("otlp_endpoint") if isinstance(section, dict) else None
+            cached = (stamp, value if isinstance(value, str) and value.strip() else None)
+            _config_cache[path] = cached
+    except (SpeckitError, OSError, ValueError):  # ValueError: TOML or UTF-8 (checked before)
+        return None
     return cached[1]
 
 
