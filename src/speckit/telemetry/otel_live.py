@@ -138,8 +138,9 @@ class LiveExporter:
             self.drop(spans, "the export queue was full")
 
     def drop(self, spans: int, reason: str) -> None:
-        self.dropped += spans
-        self.reason = self.reason or reason
+        with _lock:  # the stage's thread (queue full) and the sender both count
+            self.dropped += spans
+            self.reason = self.reason or reason
 
     def _work(self) -> None:
         while True:
