@@ -134,7 +134,11 @@ def test_every_agent_call_carries_the_genai_attributes_and_its_real_times(
             )
             assert attrs["speckit.time_source"] == "raw_output"
             assert span["end"] == raw.stat().st_mtime_ns
-            assert span["end"] - span["start"] == entry["latency_ms"] * 1_000_000
+            latency = entry["latency_ms"] * 1_000_000
+            if entry["role"] == "proposer":
+                assert span["end"] - span["start"] == latency
+            else:  # a few ms less when its derived start fell before the proposers' end
+                assert 0 <= latency - (span["end"] - span["start"]) <= 100_000_000
             assert entry["latency_ms"] >= 200  # the scripted delay
             parent = stages[span["parent_id"]]
             assert parent["start"] <= span["start"] and span["end"] <= parent["end"]

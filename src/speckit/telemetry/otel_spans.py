@@ -40,6 +40,7 @@ MS = 1_000_000
 # A raw file's time is trusted when it lies within this long after the run's start,
 # beyond the run's own agent time (a clock skew or a checkout an hour later is not).
 PLAUSIBLE_SLACK_NS = 3600 * NS
+NUDGE_NS = 100 * MS  # the most a derived start is moved to keep a call inside its order
 MAX_CONTENT_CHARS = 256_000  # one answer exported with --include-content
 WORKFLOW_NAME = "speckit auto"
 # gen_ai.provider.name per driver: the conventions' well-known values where one applies.
@@ -291,16 +292,26 @@ def _calls(line: StageLine, include_content: bool) -> tuple[list[_Call], list[_C
 
 
 def _settle(calls: list[_Call], start_ns: int) -> list[tuple[_Call, int, int, str]]:
-    """(call, start, end, time source) for each call: raw-file times where they fit the run."""
+    """(call, start, end, time source) for each call: raw-file times where they fit the run.
+
+    A raw file's time is a little early for the call's end (the file system's clock is
+    coarse, and the driver parses the answer after writing it), so a derived start may
+    read a few ms before the run's start or before the proposers it follows ended: such
+    starts are moved up to that point, at most `NUDGE_NS`."""
     budget = sum(c.latency_ns for c in calls) + PLAUSIBLE_SLACK_NS
     timed: list[tuple[_Call, int, int, str]] = []
     laid_out: list[_Call] = []
     for call in calls:
         end = call.end_ns
-        if end is not None and start_ns <= end - call.latency_ns and end <= start_ns + budget:
-            timed.append((call, end - call.latency_ns, end, "raw_output"))
+        if end is not None and start_ns - NUDGE_NS <= end - call.latency_ns <= start_ns + budget:
+            timed.append((call, max(end - call.latency_ns, start_ns), end, "raw_output"))
         else:
             laid_out.append(call)
+    for index, (call, start, end, source) in enumerate(timed):
+        tier = _LATER_ROLES.get(call.role, 0)
+        before = [e for c, _s, e, _src in timed if _LATER_ROLES.get(c.role, 0) < tier]
+        if before and start < max(before) <= start + NUDGE_NS:
+            timed[index] = (call, min(max(before), end), end, source)
     offset = start_ns
     for tier in sorted({_LATER_ROLES.get(c.role, 0) for c in laid_out}):
         group = [c for c in laid_out if _LATER_ROLES.get(c.role, 0) == tier]
@@ -315,12 +326,16 @@ def stage_spans(
     include_content: bool = False,
     trace: int | None = None,
     parent: int | None = None,
+    not_before: int = 0,
 ) -> list[SpanData]:
-    """The stage run's span (first) and its agent calls' spans."""
+    """The stage run's span (first) and its agent calls' spans.
+
+    `not_before`: the `auto` run's start; a run key holds whole seconds, so a stage's key
+    may read earlier than the (microsecond) start of the auto run that made it."""
     record = line.record
     consensus = record["consensus"]
     spec, stage, key = line.spec_id, line.stage, line.key
-    start_ns = parse_time(str(record.get("timestamp", ""))) or 0
+    start_ns = max(parse_time(str(record.get("timestamp", ""))) or 0, not_before)
     trace = trace if trace is not None else trace_id("run", spec, stage, key)
     stage_id = span_id("stage", spec, stage, key)
     calls, policy = _calls(line, include_content)
@@ -417,7 +432,7 @@ def line_spans(line: StageLine, include_content: bool = False) -> list[SpanData]
     if line.auto_run is None:
         return stage_spans(line, include_content)
     trace, parent = workflow_id(line.spec_id, line.auto_run)
-    return stage_spans(line, include_content, trace, parent)
+    return stage_spans(line, include_content, trace, parent, parse_time(line.auto_run) or 0)
 
 
 def build_spans(lines: Iterable[StageLine], include_content: bool = False) -> Iterator[SpanData]:
