@@ -5,6 +5,8 @@ the stage, and what was not sent is counted in one line."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +111,17 @@ def test_without_the_extra_a_live_run_still_passes_and_says_how_to_install(
     [note] = [ln for ln in done.stderr.splitlines() if "OpenTelemetry" in ln]
     assert "pip install 'speckit[otel]'" in note
     assert received.requests == 0
+
+
+def test_a_collector_that_never_answers_delays_the_exit_boundedly(tmp_path: Path) -> None:
+    gate = threading.Event()  # never opened while the run lasts: every request hangs
+    with otlp_receiver(gate) as (url, _received):
+        scripted = otel_workspace(tmp_path / "ws", endpoint=url)
+        started = time.monotonic()
+        done = run_speckit("run", "plan", scripted.spec_id, cwd=scripted.root)
+        elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    [line] = telemetry_lines(scripted)
+    [note] = [ln for ln in done.stderr.splitlines() if "OpenTelemetry" in ln]
+    assert f"{_span_count(line)} spans not sent" in note and "the endpoint was slow" in note
+    assert elapsed < 30  # the flush at exit is bounded (2.5 s), not the exporter's retries

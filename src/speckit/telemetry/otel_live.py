@@ -112,6 +112,7 @@ class LiveExporter:
     _stages: dict[tuple[str, str], list[SpanData]] = field(default_factory=dict, init=False)
     _sender: Sender | None = field(default=None, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
+    _busy: int = field(default=0, init=False)  # spans of the item being sent now
 
     def __post_init__(self) -> None:
         self._queue = queue.Queue(maxsize=self.capacity)
@@ -145,11 +146,13 @@ class LiveExporter:
     def _work(self) -> None:
         while True:
             item = self._queue.get()
+            self._busy = _item_spans(item)
             try:
                 self._send(item)
             except Exception as exc:  # never let the thread die: count and go on
                 self.drop(_item_spans(item), str(exc))
             finally:
+                self._busy = 0
                 self._queue.task_done()
 
     def _send(self, item: tuple[str, Any, Any]) -> None:
@@ -194,12 +197,15 @@ class LiveExporter:
         if self._thread is not None and not self.flush():
             while True:
                 try:
-                    self.drop(_item_spans(self._queue.get_nowait()), "the endpoint was slow")
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                self.drop(_item_spans(item), "the endpoint was slow")
+                self._queue.task_done()
             if self._sender is not None:
                 self._sender.close()  # ends a retry back-off; its batch counts as dropped
-                self.flush(0.5)
+            if not self.flush(0.5) and self._busy:  # still connecting: count it, go
+                self.drop(self._busy, "the endpoint was slow")
         if self.dropped:
             sys.stderr.write(f"note: {self.note()}\n")
             sys.stderr.flush()
