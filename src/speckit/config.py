@@ -184,6 +184,16 @@ class EvidenceConfig(_Strict):
 
 class TelemetryConfig(_Strict):
     enabled: bool = True
+    # OTLP/HTTP base URL: each stage run's spans are sent there live, in the background
+    # (needs `speckit[otel]`); OTEL_EXPORTER_OTLP_ENDPOINT wins over it.
+    otlp_endpoint: str | None = None
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("telemetry.otlp_endpoint must be an http:// or https:// URL")
+        return value
 
 
 class CacheConfig(_Strict):

@@ -1,8 +1,10 @@
-"""`speckit telemetry validate | schema | summary`."""
+"""`speckit telemetry validate | schema | summary | export`."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,12 +14,13 @@ from speckit.cli.context import app, evidence_spec
 from speckit.cli.options import json_option
 
 if TYPE_CHECKING:
+    from speckit.telemetry.otel_spans import SpanData
     from speckit.telemetry.summary import Figures
 
 
 @click.group()
 def telemetry() -> None:
-    """Check, describe and sum up the telemetry written by stage runs.
+    """Check, describe, sum up and export the telemetry written by stage runs.
 
     \b
     Consensus lines (schema v2): evidence/consensus/<SPEC>/*_telemetry.jsonl
@@ -132,3 +135,91 @@ def summary(ctx: click.Context, spec: str | None, as_json: bool) -> None:
             click.echo(_line(agent, figures, "avg latency"))
         if row.policy.runs:
             click.echo(_line("(policy calls)", row.policy, "avg latency"))
+
+
+@telemetry.command()
+@click.argument("specs", nargs=-1)
+@click.option(
+    "--otlp",
+    "url",
+    required=True,
+    metavar="URL",
+    help="OTLP/HTTP collector, e.g. http://localhost:4318 (/v1/traces is added).",
+)
+@click.option("--since", metavar="DATE", help="Only runs started on or after DATE (UTC).")
+@click.option(
+    "--include-content", is_flag=True, help="Also send each agent's answer (off by default)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds per export request, retries included.",
+)
+@click.pass_context
+def export(
+    ctx: click.Context,
+    specs: tuple[str, ...],
+    url: str,
+    since: str | None,
+    include_content: bool,
+    timeout: float,
+) -> None:
+    """Send the agent calls of SPECS (default: all) as OpenTelemetry traces.
+
+    One trace per `auto` run (an invoke_workflow span, a span per stage run under
+    it) or per lone stage run, and an `invoke_agent AGENT` span per agent call with
+    the GenAI attributes: provider, models, tokens (input, output, cache read and
+    creation, reasoning), gen_ai.usage.cost and speckit.cost_source. Span ids come
+    from the run keys, so exporting twice sends the same ids. Prompts and answers
+    are never sent unless --include-content (answers only: prompts are not kept).
+    Needs the extra: pip install 'speckit[otel]'.
+
+    \b
+    Exit codes: 0 exported (or nothing to export), 1 endpoint unreachable or
+    refusing, or the otel extra missing, 64 bad URL, DATE or SPEC.
+    """
+    from speckit.telemetry.otel_export import export as send
+    from speckit.telemetry.otel_export import require_sdk, traces_url
+    from speckit.telemetry.otel_spans import build_spans, read_stage_lines
+
+    target = traces_url(url)
+    since_ns = _since(since) if since else None
+    require_sdk()
+    workspace = app(ctx).workspace()
+    spec_ids = [evidence_spec(workspace, s) for s in specs]
+    counts = {"runs": 0, "calls": 0}
+
+    def counted() -> Iterator[SpanData]:
+        for span in build_spans(
+            read_stage_lines(workspace.evidence_root / "consensus", spec_ids, since_ns),
+            include_content,
+        ):
+            if span.name.startswith("stage "):
+                counts["runs"] += 1
+            elif span.client:
+                counts["calls"] += 1
+            yield span
+
+    spans = counted()
+    first = next(spans, None)
+    if first is None:
+        click.echo("no stage runs to export" + (f" since {since}" if since else ""))
+        return
+    sent = send(chain([first], spans), target, timeout)
+    click.echo(
+        f"exported {sent} spans to {target}: {counts['runs']} stage runs, "
+        f"{counts['calls']} agent calls"
+    )
+
+
+def _since(text: str) -> int:
+    """ns since the epoch of DATE (YYYY-MM-DD or an ISO time, UTC unless it says otherwise)."""
+    from speckit.errors import UsageError
+    from speckit.telemetry.otel_spans import parse_time
+
+    found = parse_time(text.strip())
+    if found is None:
+        raise UsageError(f"--since: not a date: {text!r} (expected YYYY-MM-DD or an ISO time)")
+    return found

@@ -123,9 +123,10 @@ def run_auto(workspace: Workspace, spec_id: str, options: AutoOptions | None = N
     A second auto of the same SPEC is refused before it writes anything (RunBusy, exit 1).
     """
     from speckit.pipeline.locks import auto_run_lock
+    from speckit.telemetry.workflow import auto_run
 
     workspace.check_writable(spec_id)  # a symlinked evidence folder: refused, nothing written
-    with auto_run_lock(workspace.cache_dir, spec_id):
+    with auto_run_lock(workspace.cache_dir, spec_id), auto_run(spec_id):  # lines say which auto
         return _run_auto_locked(workspace, spec_id, options or AutoOptions())
 
 

@@ -111,7 +111,9 @@ def write_bundle(
     """Write the run's evidence; returns the paths (telemetry None when it is off)."""
     from speckit.config import check_agent_name  # pydantic: loaded by a run already
     from speckit.evidence.jsonl import append_line
+    from speckit.telemetry.otel_live import after_line
     from speckit.telemetry.record import agent_entry, stage_record
+    from speckit.telemetry.workflow import mark_line
 
     command = command_name(parse_stage(stage))
     folder = consensus_folder(evidence_root, spec_id)
@@ -141,7 +143,8 @@ def write_bundle(
     if telemetry_enabled:
         paths.telemetry = folder / bundle_file(command, key, "telemetry", "jsonl")
         artifacts = [_relative(p, evidence_root) for p in (*paths.agents.values(), paths.synthesis)]
-        record = stage_record(synthesis, entries, artifacts, key, guardrail)
+        record = mark_line(stage_record(synthesis, entries, artifacts, key, guardrail), spec_id)
         append_line(paths.telemetry, record, inside=evidence_root)
+        after_line(evidence_root, paths.telemetry, record)  # live OpenTelemetry, if configured
     (folder / f".{command}_{key}.claim").unlink(missing_ok=True)
     return paths
