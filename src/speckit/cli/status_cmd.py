@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -29,7 +28,11 @@ def status(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     spec_id = resolve_spec(workspace, spec) if spec else None
     rows = collect_status(workspace, spec_id)
     if as_json:
-        click.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        import orjson
+
+        # orjson serialises the dataclasses directly, ~10x faster than json.dumps(indent=2),
+        # as the same JSON document (only escapes and float spellings such as 1e-05 differ).
+        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
         return
     if not rows:
         click.echo('no SPECs yet; create one with: speckit new "what to build"')

@@ -86,7 +86,7 @@ def collect_status(workspace: Workspace, spec_id: str | None = None) -> list[Spe
                     "failed": failed,
                     "timestamp": timestamp,
                 }
-        sizes = connection.execute("SELECT spec_id, SUM(bytes) FROM files GROUP BY spec_id")
+        sizes = connection.execute("SELECT spec_id, SUM(bytes) FROM folders GROUP BY spec_id")
         for spec, size in sizes:
             if spec in result:
                 result[spec].evidence_bytes = int(size or 0)
