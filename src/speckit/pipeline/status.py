@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from speckit.evidence.index import open_index
-from speckit.pipeline.state import process_gone
 from speckit.specs.documents import list_specs
 from speckit.stages import OPTIONAL_STAGES, STAGES
 from speckit.workspace import Workspace
@@ -92,6 +91,8 @@ def collect_status(workspace: Workspace, spec_id: str | None = None) -> list[Spe
                 result[spec].evidence_bytes = int(size or 0)
         for spec, state_text in connection.execute("SELECT spec_id, state FROM pipeline"):
             if spec in result:
+                from speckit.pipeline.state import process_gone  # rare: not on every status
+
                 state = json.loads(state_text)
                 if state.get("status") in ("halted", "cancelled"):
                     result[spec].halted_at = state.get("stage")
