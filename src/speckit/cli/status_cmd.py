@@ -30,9 +30,15 @@ def status(ctx: click.Context, spec: str | None, as_json: bool) -> None:
     if as_json:
         import orjson
 
-        # orjson serialises the dataclasses directly, ~10x faster than json.dumps(indent=2),
-        # as the same JSON document (only escapes and float spellings such as 1e-05 differ).
-        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+        # orjson serialises the dataclasses directly, many times faster than the pure-Python
+        # json.dumps(indent=2) (its C encoder has no indent), as the same JSON document: only
+        # the escapes of non-ASCII text and float spellings (1e-05 → 0.00001) differ.
+        try:
+            click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+        except orjson.JSONEncodeError:  # e.g. an integer past 64 bits in a candidate
+            import json
+
+            click.echo(json.dumps([r.as_dict() for r in rows], indent=2))
         return
     if not rows:
         click.echo('no SPECs yet; create one with: speckit new "what to build"')
