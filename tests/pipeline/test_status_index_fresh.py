@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 from speckit.evidence.index import EvidenceIndex
@@ -61,3 +62,28 @@ def test_a_new_or_removed_evidence_file_is_seen(
     note = scripted.consensus_dir() / "notes.txt"
     note.write_text("x" * 1000)  # any new file counts towards the evidence size
     assert status_json(cli, scripted)[0]["evidence_bytes"] == before["evidence_bytes"] + 1000  # type: ignore[operator]
+
+
+def test_the_kept_status_follows_the_tracker_the_documents_and_the_pipeline(
+    cli: CliRunner, scripted: ScriptedWorkspace
+) -> None:
+    assert cli("run", "plan", scripted.spec_id, cwd=scripted.root).returncode == 0
+    first = status_json(cli, scripted)[0]
+    assert status_json(cli, scripted)[0] == first  # the second answer is the kept one
+    (scripted.root / "docs" / scripted.spec_id / "tasks.md").unlink()
+    assert status_json(cli, scripted)[0]["missing_documents"] == ["tasks.md"]
+    tracker = scripted.root / "SPEC.md"
+    tracker.write_text(tracker.read_text().replace("In Progress", "Blocked"))
+    assert status_json(cli, scripted)[0]["tracker_status"] == "Blocked"
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        state = scripted.root / "evidence" / "pipeline" / scripted.spec_id / "auto_state.json"
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps({"status": "running", "stage": "tasks", "pid": sleeper.pid}))
+        assert status_json(cli, scripted)[0]["halted_at"] is None  # its process is alive
+        assert status_json(cli, scripted)[0]["halted_at"] is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    gone = status_json(cli, scripted)[0]  # nothing on disk changed: the process died
+    assert gone["halted_at"] == "tasks" and gone["halt_reason"] == "interrupted (process gone)"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from speckit.errors import SpeckitError
 
-SCHEMA_VERSION = "6"  # bump on any table or meaning change: older indexes are rebuilt
+SCHEMA_VERSION = "7"  # bump on any table or meaning change: older indexes are rebuilt
 PIPELINE_STATE_FILE = "auto_state.json"
 KINDS = ("consensus", "commands", "pipeline")
 
@@ -46,6 +46,7 @@ CREATE TABLE spend (folder TEXT NOT NULL, spec_id TEXT NOT NULL, stage TEXT NOT 
                     completion_tokens INTEGER, total_tokens INTEGER, cost_usd REAL,
                     cost_source TEXT, cached INTEGER NOT NULL);
 CREATE TABLE pipeline (folder TEXT PRIMARY KEY, spec_id TEXT NOT NULL, state TEXT NOT NULL);
+CREATE TABLE snapshot (fingerprint TEXT NOT NULL, data BLOB NOT NULL);
 CREATE INDEX runs_spec ON runs (spec_id, stage, timestamp);
 CREATE INDEX calls_spec ON agent_calls (spec_id, stage);
 CREATE INDEX guardrails_spec ON guardrails (spec_id, stage, timestamp);
@@ -71,6 +72,7 @@ class EvidenceIndex:
         self.evidence_root = evidence_root
         self.db_path = db_path
         self.rebuilt = False
+        self.state = ""  # the evidence folders and their mtimes, as of the last refresh
 
     # -- opening -----------------------------------------------------------------
     def _check_inside(self) -> None:
@@ -165,6 +167,9 @@ class EvidenceIndex:
         or removed there: speckit writes every evidence file atomically or appends beside a
         new one), drop the folders that are gone; all rows go in one transaction."""
         current = self._current_folders()
+        # The evidence as of this refresh, for caches built on the index (status's snapshot):
+        # a result computed from an older state never matches a newer one.
+        self.state = repr(sorted((path, mtime) for path, (_s, _k, mtime) in current.items()))
         known = dict(connection.execute("SELECT path, mtime_ns FROM folders").fetchall())
         changed = [p for p, (_s, _k, mtime) in current.items() if known.get(p) != mtime]
         gone = [p for p in known if p not in current]
@@ -179,6 +184,7 @@ class EvidenceIndex:
             rows.folders.append((folder, spec_id, kind, mtime, bytes_))
         stale = [(folder,) for folder in [*changed, *gone] if folder in known]
         with connection:
+            connection.execute("DELETE FROM snapshot")  # built from the rows that change now
             for table in FOLDER_TABLES:
                 column = "path" if table == "folders" else "folder"
                 connection.executemany(f"DELETE FROM {table} WHERE {column} = ?", stale)
