@@ -222,7 +222,7 @@ def main() -> None:
         figures = asyncio.run(status_figures(workspace, count))
         print(
             f"/status, {count} SPECs: {figures['status'] * 1000:7.0f} ms Enter→table on screen"
-            f" in its table (<= 300 ms); slowest of three {figures['status_max'] * 1000:.0f} ms"
+            f" (<= 300 ms); slowest of three {figures['status_max'] * 1000:.0f} ms"
         )
         print(
             f"keystroke echo during /status, worst of {figures['status_typed']:.0f}:"
