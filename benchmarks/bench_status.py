@@ -1,7 +1,10 @@
-"""`speckit status` on a large workspace: 1,000 SPECs with full evidence (~30,000 files).
+"""`speckit status` on a large workspace: 1,000 SPECs with full evidence (~40,000 files).
 
-Targets (2-core machine): ≤ 300 ms warm (index up to date), ≤ 5 s for the first
-call after the index is deleted.
+Targets (issue 16, 2-core machine): warm (index up to date) <= 150 ms, `--json` no slower
+than the table, <= 2 s for the first call after the index is deleted. Each figure is a
+whole `speckit` process (the console script of this interpreter, importing the speckit
+this benchmark imports), with bytecode caches written as an installed package has them;
+`python -c pass` is printed beside them: no command can be faster than that.
 Run:  python benchmarks/bench_status.py [--specs 1000]
 """
 
@@ -70,33 +73,56 @@ def build(root: Path, count: int) -> int:
     return sum(1 for _ in evidence.rglob("*") if _.is_file())
 
 
-def timed(args: list[str], cwd: Path) -> float:
+def timed(args: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(args, cwd=cwd, check=True, capture_output=True)
+    # Output to /dev/null, as hyperfine times commands: reading 860 KB of JSON through a
+    # pipe is the reader's time (about 20 ms more than the table's 100 KB when captured).
+    out = subprocess.DEVNULL
+    subprocess.run(args, cwd=cwd, check=True, stdout=out, stderr=out, env=env)
     return (time.perf_counter() - start) * 1000
+
+
+def command_and_env() -> tuple[list[str], dict[str, str]]:
+    """The `speckit` script beside this interpreter (not a shell shim), run on the source
+    this benchmark imports, allowed to write bytecode caches."""
+    import speckit
+
+    script = Path(sys.executable).parent / "speckit"
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "speckit"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    source = str(Path(speckit.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+    return command, env
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--specs", type=int, default=1000)
     count = parser.parse_args().specs
-    command = [
-        shutil.which("speckit") or sys.executable,
-        *([] if shutil.which("speckit") else ["-m", "speckit"]),
-    ]
+    command, env = command_and_env()
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp) / "big"
         start = time.perf_counter()
         files = build(root, count)
         print(f"built {count} SPECs, {files} evidence files in {time.perf_counter() - start:.1f} s")
+        timed([*command, "--version"], root, env)  # bytecode caches written
         index = root / ".speckit" / "index.db"
-        index.unlink(missing_ok=True)
-        cold = timed([*command, "status"], root)
-        warm = statistics.median(timed([*command, "status"], root) for _ in range(7))
-        warm_json = statistics.median(timed([*command, "status", "--json"], root) for _ in range(5))
-        print(f"status, index deleted (cold)   {cold:8.1f} ms   (target <= 5000 ms)")
-        print(f"status, warm index (median)    {warm:8.1f} ms   (target <= 300 ms)")
-        print(f"status --json, warm (median)   {warm_json:8.1f} ms")
+        colds = []
+        for _ in range(3):
+            index.unlink(missing_ok=True)
+            colds.append(timed([*command, "status"], root, env))
+        cold = statistics.median(colds)
+        warm = statistics.median(timed([*command, "status"], root, env) for _ in range(11))
+        warm_json = statistics.median(
+            timed([*command, "status", "--json"], root, env) for _ in range(11)
+        )
+        python = statistics.median(
+            timed([sys.executable, "-c", "pass"], root, env) for _ in range(11)
+        )
+        print(f"python -c pass (floor, median)  {python:8.1f} ms")
+        print(f"status, index deleted (median) {cold:8.1f} ms   (target <= 2000 ms)")
+        print(f"status, warm index (median)    {warm:8.1f} ms   (target <= 150 ms)")
+        print(f"status --json, warm (median)   {warm_json:8.1f} ms   (target <= the table's)")
 
 
 if __name__ == "__main__":

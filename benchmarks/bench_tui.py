@@ -1,18 +1,25 @@
 """`speckit tui` responsiveness, headless (Textual pilot), scripted agents, no network.
 
-Figures: time from start to a filled SPEC pane (1 and 500 SPECs); a /spec-plan
+Figures: time from start to a filled SPEC pane (1, 500 and 1,000 SPECs); a /spec-plan
 of three agents answering after 0.5 s, from Enter to the verdict; the longest
-stall of the UI event loop during that run (the UI must never freeze); and the
-time from Esc to the cancelled agent's process group being gone.
-Run:  python benchmarks/bench_tui.py
+stall of the UI event loop during that run (the UI must never freeze); the
+time from Esc to the cancelled agent's process group being gone; and on 1,000 SPECs
+with full evidence (the `bench_status` workspace): `/status` from Enter to its table on
+screen, the worst keystroke echo while /status works and while a run works, and the
+redraw after a resize with three /status tables in the history (and, for comparison, with
+none: what the SPEC pane alone costs).
+Targets (issue 16): open <= 1 s, /status <= 300 ms, echo <= 50 ms, resize <= 200 ms.
+Run:  python benchmarks/bench_tui.py [--specs 1000]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,10 +32,16 @@ from tests.tui.helpers import (
     submit,
     wait_for,
 )
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Input
 
+from benchmarks.bench_status import build
+from speckit.pipeline.status import collect_status
 from speckit.specs.documents import create_spec
 from speckit.tui.app import SpeckitApp
 from speckit.tui.cells import RunCell
+from speckit.tui.status_view import StatusCell, StatusGrid
 from speckit.workspace import Workspace
 
 SLOW_SCRIPT = """\
@@ -40,6 +53,7 @@ answer = { final_plan = { work_breakdown = ["Add a limiter", "Test it"] } }
 
 
 async def open_time(workspace: Workspace, count: int) -> float:
+    """From start to a filled SPEC pane."""
     app = SpeckitApp(workspace, env={})
     start = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
@@ -76,7 +90,103 @@ async def cancel_time(workspace: Workspace, pid_file: Path) -> float:
         return time.perf_counter() - start
 
 
+def send_key(app: SpeckitApp, key: str, char: str | None) -> None:
+    """A key as the terminal driver delivers it (`pilot.press` would also wait for the
+    worker threads to be idle, which hides what this measures)."""
+    driver = app._driver
+    assert driver is not None
+    event = events.Key(key, char)
+    event.set_sender(app)
+    driver.send_message(event)
+
+
+async def echo(app: SpeckitApp, char: str = "x") -> float:
+    """Seconds from a key reaching the app to the command line holding it; the loop is
+    polled every millisecond, so a busy UI shows up here."""
+    line = app.query_one("#command", Input)
+    before = line.value
+    start = time.perf_counter()
+    send_key(app, char, char)
+    while line.value == before:
+        await asyncio.sleep(0.001)
+    return time.perf_counter() - start
+
+
+async def typing_while(app: SpeckitApp, busy: Callable[[], bool]) -> tuple[float, int]:
+    """The worst echo of keys typed every 20 ms while `busy()`; and how many were typed."""
+    worst, typed = 0.0, 0
+    while busy():
+        worst = max(worst, await echo(app))
+        typed += 1
+        await asyncio.sleep(0.02)
+    line = app.query_one("#command", Input)
+    assert line.value == "x" * typed, f"typed {typed} keys, the line holds {line.value!r}"
+    line.value = ""
+    return worst, typed
+
+
+def status_cells(app: SpeckitApp) -> list[StatusCell]:
+    return [c for c in app.cells if isinstance(c, StatusCell)]
+
+
+async def resize_time(pilot: Pilot[None]) -> float:
+    """The slowest of four resizes, each from the Resize event to the redrawn screen."""
+    worst = 0.0
+    for width, height in ((100, 30), (120, 40), (80, 24), (200, 60)):
+        start = time.perf_counter()
+        await pilot.resize_terminal(width, height)  # posts the resize, waits for the redraw
+        worst = max(worst, time.perf_counter() - start)
+    await pilot.resize_terminal(120, 40)
+    return worst
+
+
+async def status_figures(workspace: Workspace, count: int) -> dict[str, float]:
+    """On `count` SPECs: /status time and echo during it, then resize with three tables."""
+    figures: dict[str, float] = {}
+    app = SpeckitApp(workspace, env={})
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one("#specs")
+        await wait_for(pilot, lambda: pane.option_count == count, limit=120)
+        await pilot.pause(0.2)
+        figures["resize_bare"] = await resize_time(pilot)
+        for number in range(3):
+            line = app.query_one("#command", Input)
+            line.value = "/status"
+            start = time.perf_counter()
+            send_key(app, "enter", "\r")
+            while line.value:  # typing starts once the line is taken (no type-ahead race)
+                await asyncio.sleep(0.001)
+
+            def done(n: int = number + 1) -> bool:
+                cells = status_cells(app)
+                return len(cells) == n and bool(cells[-1].query(StatusGrid))
+
+            worst, typed = await typing_while(app, lambda: not done())
+            await pilot._wait_for_screen()  # its first lines drawn
+            seconds = time.perf_counter() - start
+            if number == 0:
+                figures["status"], figures["status_echo"] = seconds, worst
+                figures["status_typed"] = typed
+            figures["status_max"] = max(figures.get("status_max", 0.0), seconds)
+            figures["status_echo_max"] = max(figures.get("status_echo_max", 0.0), worst)
+        figures["resize"] = await resize_time(pilot)
+    return figures
+
+
+async def run_echo(workspace: Workspace) -> tuple[float, int]:
+    app = SpeckitApp(workspace, env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        await submit(pilot, "/spec-plan SPEC-KIT-005")
+        cell = app.cells[-1]
+        assert isinstance(cell, RunCell)
+        return await typing_while(app, lambda: not cell.finished)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--specs", type=int, default=1000)
+    count = parser.parse_args().specs
     with tempfile.TemporaryDirectory() as temp:
         one, _ = make_workspace(Path(temp) / "one")
         print(
@@ -98,6 +208,32 @@ def main() -> None:
         cancel, _ = make_workspace(root, agents=sleeper)
         seconds = asyncio.run(cancel_time(cancel, pid_file))
         print(f"Esc → agent's sleep child gone: {seconds * 1000:.0f} ms")
+        worst, typed = asyncio.run(run_echo(slow))
+        print(f"keystroke echo during a run, worst of {typed}: {worst * 1000:6.1f} ms (<= 50 ms)")
+
+        big = Path(temp) / "big"
+        start = time.perf_counter()
+        build(big, count)
+        print(f"built {count} SPECs with full evidence in {time.perf_counter() - start:.0f} s")
+        workspace = Workspace(big)
+        collect_status(workspace)  # the index, as any earlier status or run leaves it
+        seconds = asyncio.run(open_time(workspace, count))
+        print(f"open, {count} SPECs:  {seconds * 1000:7.0f} ms to a filled pane (<= 1000 ms)")
+        figures = asyncio.run(status_figures(workspace, count))
+        print(
+            f"/status, {count} SPECs: {figures['status'] * 1000:7.0f} ms Enter→table on screen"
+            f" (<= 300 ms); slowest of three {figures['status_max'] * 1000:.0f} ms"
+        )
+        print(
+            f"keystroke echo during /status, worst of {figures['status_typed']:.0f}:"
+            f" {figures['status_echo'] * 1000:6.1f} ms (<= 50 ms);"
+            f" worst over three /status {figures['status_echo_max'] * 1000:.1f} ms"
+        )
+        print(
+            f"resize with three /status tables, slowest of four sizes:"
+            f" {figures['resize'] * 1000:7.0f} ms (<= 200 ms);"
+            f" with no /status (the SPEC pane alone) {figures['resize_bare'] * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

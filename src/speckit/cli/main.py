@@ -34,7 +34,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "status": LazyCommand("speckit.cli.status_cmd:status", "Where each SPEC stands (no agents)."),
     "evidence": LazyCommand("speckit.cli.evidence_cmd:evidence", "List, size, reindex evidence."),
     "consensus": LazyCommand("speckit.cli.consensus_cmd:consensus", "Check or override a verdict."),
-    "telemetry": LazyCommand("speckit.cli.telemetry_cmd:telemetry", "Validate, sum and export telemetry (OTLP)."),
+    "telemetry": LazyCommand(
+        "speckit.cli.telemetry_cmd:telemetry", "Validate, sum, export (OTLP)."
+    ),
     "tui": LazyCommand("speckit.cli.tui_cmd:tui", "Terminal UI: SPECs, live runs, slash commands."),
     "agents": LazyCommand("speckit.cli.agents_cmd:agents", "List agents; check which can run."),
     "worktrees": LazyCommand("speckit.cli.worktrees_cmd:worktrees", "Implement's git worktrees."),

@@ -12,28 +12,21 @@ telemetry is on or not (`speckit.evidence.spend` sums them).
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-import tempfile
-from collections.abc import Iterator
 from contextlib import closing, suppress
 from pathlib import Path
-from typing import Any, TypeVar
 
 from speckit.errors import SpeckitError
-from speckit.evidence.naming import parse_guardrail_record_name, parse_name
-from speckit.evidence.overrides import read_override
-from speckit.numbers import number_or_none, whole_or_none
 
-SCHEMA_VERSION = "5"  # bump on any table or meaning change: older indexes are rebuilt
+SCHEMA_VERSION = "7"  # bump on any table or meaning change: older indexes are rebuilt
 PIPELINE_STATE_FILE = "auto_state.json"
 KINDS = ("consensus", "commands", "pipeline")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE folders (path TEXT PRIMARY KEY, spec_id TEXT NOT NULL, kind TEXT NOT NULL,
-                      mtime_ns INTEGER NOT NULL);
+                      mtime_ns INTEGER NOT NULL, bytes INTEGER NOT NULL);
 CREATE TABLE files (path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NOT NULL,
                     kind TEXT NOT NULL, bytes INTEGER NOT NULL);
 CREATE TABLE runs (synthesis_path TEXT PRIMARY KEY, folder TEXT NOT NULL, spec_id TEXT NOT NULL,
@@ -53,6 +46,7 @@ CREATE TABLE spend (folder TEXT NOT NULL, spec_id TEXT NOT NULL, stage TEXT NOT 
                     completion_tokens INTEGER, total_tokens INTEGER, cost_usd REAL,
                     cost_source TEXT, cached INTEGER NOT NULL);
 CREATE TABLE pipeline (folder TEXT PRIMARY KEY, spec_id TEXT NOT NULL, state TEXT NOT NULL);
+CREATE TABLE snapshot (fingerprint TEXT NOT NULL, data BLOB NOT NULL);
 CREATE INDEX runs_spec ON runs (spec_id, stage, timestamp);
 CREATE INDEX calls_spec ON agent_calls (spec_id, stage);
 CREATE INDEX guardrails_spec ON guardrails (spec_id, stage, timestamp);
@@ -60,52 +54,15 @@ CREATE INDEX spend_spec ON spend (spec_id, stage);
 CREATE INDEX spend_day ON spend (day);
 CREATE INDEX spend_agent ON spend (agent, stage, run_key);
 CREATE INDEX files_spec ON files (spec_id, kind);
+CREATE INDEX files_folder ON files (folder);
+CREATE INDEX runs_folder ON runs (folder);
+CREATE INDEX calls_folder ON agent_calls (folder);
+CREATE INDEX guardrails_folder ON guardrails (folder);
+CREATE INDEX spend_folder ON spend (folder);
 """
 
 
-_FOLDER_TABLES = ("folders", "files", "runs", "agent_calls", "spend", "guardrails", "pipeline")
-
-
-def _load_json(path: Path) -> dict[str, Any] | None:
-    with suppress(OSError, ValueError):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else None
-    return None
-
-
-_N = TypeVar("_N", int, float)
-
-
-def _add(total: _N | None, value: _N | None) -> _N | None:
-    return value if total is None else total if value is None else total + value
-
-
-def _telemetry_lines(path: Path) -> Iterator[dict[str, Any]]:
-    """Whole, parseable lines only: a torn tail line from a killed writer is skipped."""
-    with suppress(OSError), path.open(encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            if not line.endswith("\n"):
-                return
-            with suppress(ValueError):
-                record = json.loads(line)
-                if isinstance(record, dict):
-                    yield record
-
-
-def guardrail_status(record: dict[str, Any]) -> tuple[str, list[str]]:
-    """passed/failed and the failed check names, from a guardrail record's `checks`."""
-    status = str(record["status"]) if isinstance(record.get("status"), str) else "passed"
-    failed = []
-    for check in record.get("checks") or []:
-        if (
-            isinstance(check, dict)
-            and check.get("status") == "failed"
-            and check.get("blocking", True)
-        ):
-            failed.append(str(check.get("name")))
-    if failed and status == "passed":
-        status = "failed"
-    return status, failed
+FOLDER_TABLES = ("folders", "files", "runs", "agent_calls", "spend", "guardrails", "pipeline")
 
 
 class EvidenceIndex:
@@ -115,6 +72,7 @@ class EvidenceIndex:
         self.evidence_root = evidence_root
         self.db_path = db_path
         self.rebuilt = False
+        self.state = ""  # the evidence folders and their mtimes, as of the last refresh
 
     # -- opening -----------------------------------------------------------------
     def _check_inside(self) -> None:
@@ -151,6 +109,8 @@ class EvidenceIndex:
         return bool(row) and row[0] == str(self.evidence_root)
 
     def _create(self) -> sqlite3.Connection:
+        import tempfile
+
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         # A unique temp name per caller: two threads or processes may rebuild at once.
         handle, name = tempfile.mkstemp(prefix=f".{self.db_path.name}.", dir=self.db_path.parent)
@@ -159,12 +119,17 @@ class EvidenceIndex:
         temp.unlink()
         try:
             with closing(sqlite3.connect(temp)) as connection:
+                # Filled before anyone can see it, so neither a journal nor syncs are needed
+                # until the rename: a crash leaves only a temp file behind.
+                connection.execute("PRAGMA journal_mode = OFF")
+                connection.execute("PRAGMA synchronous = OFF")
                 connection.executescript(_SCHEMA)
                 connection.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
                     [("schema", SCHEMA_VERSION), ("root", str(self.evidence_root))],
                 )
                 connection.commit()
+                self._refresh(connection)
             os.replace(temp, self.db_path)  # a half-built index is never seen
         except (OSError, sqlite3.Error) as exc:
             temp.unlink(missing_ok=True)
@@ -173,6 +138,9 @@ class EvidenceIndex:
                 f"cannot write the evidence index {self.db_path}: {reason}; it is only a cache: "
                 "remove it (or fix its permissions) and run again"
             ) from None
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
         return sqlite3.connect(self.db_path)
 
     def rebuild(self) -> sqlite3.Connection:
@@ -195,213 +163,35 @@ class EvidenceIndex:
         return folders
 
     def _refresh(self, connection: sqlite3.Connection) -> None:
+        """Scan again the folders whose mtime changed (a file was written, renamed into place
+        or removed there: speckit writes every evidence file atomically or appends beside a
+        new one), drop the folders that are gone; all rows go in one transaction."""
         current = self._current_folders()
+        # The evidence as of this refresh, for caches built on the index (status's snapshot):
+        # a result computed from an older state never matches a newer one.
+        self.state = repr(sorted((path, mtime) for path, (_s, _k, mtime) in current.items()))
         known = dict(connection.execute("SELECT path, mtime_ns FROM folders").fetchall())
         changed = [p for p, (_s, _k, mtime) in current.items() if known.get(p) != mtime]
         gone = [p for p in known if p not in current]
         if not changed and not gone:
             return
+        from speckit.evidence.scan import Rows, scan_folder  # only when something changed
+
+        rows = Rows()
+        for folder in changed:
+            spec_id, kind, mtime = current[folder]
+            bytes_ = scan_folder(rows, folder, spec_id, kind)
+            rows.folders.append((folder, spec_id, kind, mtime, bytes_))
+        stale = [(folder,) for folder in [*changed, *gone] if folder in known]
         with connection:
-            for folder in [*changed, *gone]:
-                for table in _FOLDER_TABLES:
-                    column = "path" if table == "folders" else "folder"
-                    connection.execute(f"DELETE FROM {table} WHERE {column} = ?", (folder,))
-            for folder in changed:
-                spec_id, kind, mtime = current[folder]
-                self._scan(connection, Path(folder), spec_id, kind)
-                connection.execute(
-                    "INSERT INTO folders VALUES (?, ?, ?, ?)", (folder, spec_id, kind, mtime)
-                )
-
-    def _scan(self, connection: sqlite3.Connection, folder: Path, spec_id: str, kind: str) -> None:
-        files = []
-        with suppress(FileNotFoundError):
-            for entry in os.scandir(folder):
-                if entry.is_file(follow_symlinks=False):
-                    files.append((entry.path, str(folder), spec_id, kind, entry.stat().st_size))
-        connection.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", files)
-        if kind == "consensus":
-            self._scan_consensus(connection, folder, spec_id, [Path(f[0]) for f in files])
-        elif kind == "commands":
-            self._scan_commands(connection, folder, spec_id, [Path(f[0]) for f in files])
-        elif kind == "pipeline":
-            state = _load_json(folder / PIPELINE_STATE_FILE)
-            if state is not None:
-                connection.execute(
-                    "INSERT INTO pipeline VALUES (?, ?, ?)",
-                    (str(folder), spec_id, json.dumps(state)),
-                )
-
-    def _scan_consensus(
-        self, connection: sqlite3.Connection, folder: Path, spec_id: str, files: list[Path]
-    ) -> None:
-        for path in files:
-            name = parse_name(path.name)  # the evidence file-name grammar, as the reader uses it
-            if name is None:
-                continue
-            stage, timestamp = name.stage, name.key
-            if name.kind == "synthesis":
-                synthesis = _load_json(path) or {}
-                status = str(synthesis.get("status") or "unreadable")
-                override = read_override(folder, name.command, timestamp)
-                if override and override.get("verdict"):
-                    status = str(override["verdict"])
-                totals = self._telemetry_totals(
-                    path.with_name(path.name.replace("_synthesis.json", "_telemetry.jsonl"))
-                )
-                decision = synthesis.get("decision") if not override else None
-                escalation = self._telemetry_escalation(
-                    path.with_name(path.name.replace("_synthesis.json", "_telemetry.jsonl"))
-                )
-                connection.execute(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(path),
-                        str(folder),
-                        spec_id,
-                        stage,
-                        timestamp,
-                        status,
-                        str(decision) if decision else None,
-                        *totals,
-                        *escalation,
-                    ),
-                )
-            elif name.kind == "metrics" and name.agent:
-                entry = _load_json(path)
-                if entry is not None:
-                    _insert_spend(connection, str(folder), spec_id, stage, timestamp, "stage",
-                                  {"agent": name.agent, **entry})  # fmt: skip
-            elif name.kind == "telemetry":
-                for record in _telemetry_lines(path):
-                    consensus = record.get("consensus") or {}
-                    for agent in consensus.get("agents") or []:
-                        if not isinstance(agent, dict):
-                            continue
-                        connection.execute(
-                            "INSERT INTO agent_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (
-                                str(folder),
-                                spec_id,
-                                stage,
-                                timestamp,
-                                str(agent.get("agent")),
-                                agent.get("model_id"),
-                                agent.get("status"),
-                                whole_or_none(agent.get("prompt_tokens")),
-                                whole_or_none(agent.get("completion_tokens")),
-                                whole_or_none(agent.get("latency_ms")),
-                                number_or_none(agent.get("cost_usd")),
-                            ),
-                        )
-
-    @staticmethod
-    def _telemetry_totals(path: Path) -> tuple[int | None, float | None, int | None]:
-        """Sums over the run lines of one telemetry file (None when no line has the figure).
-
-        A human override appends a line without totals: it must not hide what the run spent.
-        """
-        tokens: int | None = None
-        cost: float | None = None
-        latency: int | None = None
-        for record in _telemetry_lines(path):
-            if record.get("event") == "override":
-                continue
-            consensus = record.get("consensus") or {}
-            tokens = _add(tokens, whole_or_none(consensus.get("total_tokens")))
-            cost = _add(cost, number_or_none(consensus.get("total_cost_usd")))
-            latency = _add(latency, whole_or_none(consensus.get("total_latency_ms")))
-        return tokens, cost, latency
-
-    @staticmethod
-    def _telemetry_escalation(path: Path) -> tuple[int | None, str | None]:
-        """(escalation_triggered, tier) of the run's stage line: which tier decided, when the
-        consensus escalates (None for runs from before escalation existed)."""
-        for record in _telemetry_lines(path):
-            if record.get("event") == "override":
-                continue
-            consensus = record.get("consensus") or {}
-            triggered = consensus.get("escalation_triggered")
-            tier = consensus.get("tier", record.get("tier"))
-            if tier is None and consensus.get("mode") == "escalate":
-                tier = consensus.get("decided_by")  # "first" or "panel"
-            return (
-                int(triggered) if isinstance(triggered, bool) else None,
-                str(tier) if tier is not None else None,
-            )
-        return None, None
-
-    def _scan_commands(
-        self, connection: sqlite3.Connection, folder: Path, spec_id: str, files: list[Path]
-    ) -> None:
-        for path in files:
-            parsed = parse_guardrail_record_name(path.name)
-            if parsed is None:
-                continue
-            stage, session = parsed
-            record = _load_json(path)
-            failed: list[str] = []
-            if record is None:
-                status = "unreadable"
-            else:
-                status, failed = guardrail_status(record)
-            timestamp = str((record or {}).get("timestamp") or session[:20])
-            policy = (record or {}).get("policy")
-            for call in policy.get("agents") or [] if isinstance(policy, dict) else []:
-                if isinstance(call, dict) and "call_status" in call:  # an agent was called
-                    entry = {**call, "status": call.get("call_status"), "role": "policy"}
-                    _insert_spend(connection, str(folder), spec_id, stage, session, "policy",
-                                  entry, day=timestamp[:10])  # fmt: skip
-            connection.execute(
-                "INSERT INTO guardrails VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    str(path),
-                    str(folder),
-                    spec_id,
-                    stage,
-                    session,
-                    timestamp,
-                    status,
-                    ", ".join(failed),
-                    path.stat().st_mtime_ns,
-                ),
-            )
-
-
-def _insert_spend(
-    connection: sqlite3.Connection,
-    folder: str,
-    spec_id: str,
-    stage: str,
-    run_key: str,
-    kind: str,
-    entry: dict[str, Any],
-    day: str | None = None,
-) -> None:
-    """One paid (or cached) call from a `_metrics.json` file or a guardrail record's policy
-    calls: what `speckit cost` and the budget checks add up. Run keys and record timestamps
-    are UTC (`YYYY-MM-DDTHH:MM:SSZ`), so their first ten characters are the UTC day."""
-    source = entry.get("cost_source")
-    connection.execute(
-        "INSERT INTO spend VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            folder,
-            spec_id,
-            stage,
-            run_key,
-            day or run_key[:10],
-            kind,
-            str(entry.get("agent")),
-            entry.get("role") if isinstance(entry.get("role"), str) else None,
-            entry.get("status") if isinstance(entry.get("status"), str) else None,
-            whole_or_none(entry.get("prompt_tokens")),
-            whole_or_none(entry.get("completion_tokens")),
-            whole_or_none(entry.get("total_tokens")),
-            number_or_none(entry.get("cost_usd")),
-            source if isinstance(source, str) else None,
-            int(source == "cached"),
-        ),
-    )
+            connection.execute("DELETE FROM snapshot")  # built from the rows that change now
+            for table in FOLDER_TABLES:
+                column = "path" if table == "folders" else "folder"
+                connection.executemany(f"DELETE FROM {table} WHERE {column} = ?", stale)
+            for table, values in rows.tables():
+                if values:
+                    marks = ", ".join("?" * len(values[0]))
+                    connection.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
 
 
 def open_index(evidence_root: Path, cache_dir: Path) -> tuple[EvidenceIndex, sqlite3.Connection]:

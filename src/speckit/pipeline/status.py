@@ -1,19 +1,22 @@
 """`speckit status` data: where each SPEC stands, from the tracker and the evidence index.
 
-No agent is called and no evidence file is parsed on a warm index: one pass
-over a few SQL aggregates, so it stays instant on large workspaces.
+No agent is called and no evidence file is parsed on a warm index: one pass over a few
+SQL aggregates, kept as a snapshot until the evidence, SPEC.md or docs/ change, so it
+stays instant on large workspaces.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import sqlite3
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from speckit.evidence.index import open_index
-from speckit.pipeline.state import process_gone
-from speckit.specs.documents import list_specs
 from speckit.stages import OPTIONAL_STAGES, STAGES
 from speckit.workspace import Workspace
 
@@ -50,61 +53,128 @@ class SpecStatus:
 
 
 def collect_status(workspace: Workspace, spec_id: str | None = None) -> list[SpecStatus]:
-    """One SpecStatus per SPEC (or just `spec_id`), from the tracker and the index."""
-    specs = [s for s in list_specs(workspace) if spec_id is None or s.spec_id == spec_id]
+    """One SpecStatus per SPEC (or just `spec_id`), from the tracker and the index.
+
+    The result of the last call is kept in the index with a fingerprint of what it read
+    besides the evidence (SPEC.md, and each SPEC folder's mtime: a document added, removed
+    or renamed changes it); the index drops it whenever it rescans an evidence folder. Where
+    auto halted is never kept: a running pipeline's process may die at any time.
+    """
+    index, connection = open_index(workspace.evidence_root, workspace.cache_dir)
+    try:
+        fingerprint = _fingerprint(workspace, index.state)
+        result = _snapshot(connection, fingerprint)
+        if result is None:
+            result = _collect(workspace, connection)
+            _keep(connection, fingerprint, result)
+        if spec_id is not None:
+            result = {spec_id: result[spec_id]} if spec_id in result else {}
+        _halts(connection, result)
+    finally:
+        connection.close()
+    if spec_id is not None and spec_id in result:
+        result[spec_id].candidates = latest_candidates(workspace, spec_id)
+    return list(result.values())
+
+
+def _fingerprint(workspace: Workspace, evidence: str) -> str:
+    """What a status reads, as stat figures: the evidence folders as the index last saw
+    them, SPEC.md, and every folder under docs/ (what `list_specs` lists)."""
+    parts = [evidence]
+    with suppress(OSError):
+        stat = os.stat(workspace.tracker_path)
+        parts.append(f"{stat.st_mtime_ns}:{stat.st_size}")
+    with suppress(OSError), os.scandir(workspace.docs_dir) as entries:
+        for entry in entries:
+            with suppress(OSError):
+                parts.append(f"{entry.name}:{entry.stat().st_mtime_ns}")
+    parts.sort()
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _snapshot(connection: sqlite3.Connection, fingerprint: str) -> dict[str, SpecStatus] | None:
+    row = connection.execute("SELECT fingerprint, data FROM snapshot").fetchone()
+    if row is None or row[0] != fingerprint:
+        return None
+    import orjson
+
+    result = {}
+    for data in orjson.loads(row[1]):
+        stages = {name: StageState(**state) for name, state in data.pop("stages").items()}
+        status = SpecStatus(**data, stages=stages)
+        result[status.spec_id] = status
+    return result
+
+
+def _keep(connection: sqlite3.Connection, fingerprint: str, result: dict[str, SpecStatus]) -> None:
+    import orjson
+
+    try:
+        data = orjson.dumps(list(result.values()))
+    except orjson.JSONEncodeError:  # e.g. a token count past 64 bits: not kept
+        return
+    with suppress(sqlite3.Error), connection:  # only a cache: a busy database skips it
+        connection.execute("DELETE FROM snapshot")
+        connection.execute("INSERT INTO snapshot VALUES (?, ?)", (fingerprint, data))
+
+
+def _collect(workspace: Workspace, connection: sqlite3.Connection) -> dict[str, SpecStatus]:
+    """Every SPEC from the tracker and docs/, with its runs, guardrail, spend and size."""
+    from speckit.specs.documents import list_specs
+
     result = {
         s.spec_id: SpecStatus(
             s.spec_id, s.status, s.title, missing_documents=list(s.missing_documents)
         )
-        for s in specs
+        for s in list_specs(workspace)
     }
-    _index, connection = open_index(workspace.evidence_root, workspace.cache_dir)
-    with connection:
-        latest = connection.execute(
-            "SELECT spec_id, stage, status, decision, MAX(timestamp) FROM runs"
-            " GROUP BY spec_id, stage"
-        )
-        for spec, stage, status, decision, timestamp in latest:
-            if spec in result:
-                result[spec].stages[stage] = StageState(status, timestamp, decision)
-        totals = connection.execute(
-            "SELECT spec_id, SUM(total_tokens), SUM(total_cost_usd) FROM runs GROUP BY spec_id"
-        )
-        for spec, tokens, cost in totals:
-            if spec in result:
-                result[spec].total_tokens = int(tokens or 0)
-                result[spec].total_cost_usd = float(cost or 0.0)
-        guardrails = connection.execute(
-            "SELECT spec_id, stage, status, failed, timestamp, MAX(mtime_ns) FROM guardrails"
-            " GROUP BY spec_id"
-        )
-        for spec, stage, status, failed, timestamp, _mtime in guardrails:
-            if spec in result:
-                result[spec].guardrail = {
-                    "stage": stage,
-                    "status": status,
-                    "failed": failed,
-                    "timestamp": timestamp,
-                }
-        sizes = connection.execute("SELECT spec_id, SUM(bytes) FROM files GROUP BY spec_id")
-        for spec, size in sizes:
-            if spec in result:
-                result[spec].evidence_bytes = int(size or 0)
-        for spec, state_text in connection.execute("SELECT spec_id, state FROM pipeline"):
-            if spec in result:
-                state = json.loads(state_text)
-                if state.get("status") in ("halted", "cancelled"):
-                    result[spec].halted_at = state.get("stage")
-                    result[spec].halt_reason = state.get("reason") or "cancelled by the user"
-                    result[spec].resume = state.get("resume")
-                elif process_gone(state):
-                    result[spec].halted_at = state.get("stage")
-                    result[spec].halt_reason = "interrupted (process gone)"
-                    result[spec].resume = f"speckit auto {spec}"
-    connection.close()
-    if spec_id is not None and spec_id in result:
-        result[spec_id].candidates = latest_candidates(workspace, spec_id)
-    return list(result.values())
+    latest = connection.execute(
+        "SELECT spec_id, stage, status, decision, MAX(timestamp) FROM runs GROUP BY spec_id, stage"
+    )
+    for spec, stage, status, decision, timestamp in latest:
+        if spec in result:
+            result[spec].stages[stage] = StageState(status, timestamp, decision)
+    totals = connection.execute(
+        "SELECT spec_id, SUM(total_tokens), SUM(total_cost_usd) FROM runs GROUP BY spec_id"
+    )
+    for spec, tokens, cost in totals:
+        if spec in result:
+            result[spec].total_tokens = int(tokens or 0)
+            result[spec].total_cost_usd = float(cost or 0.0)
+    guardrails = connection.execute(
+        "SELECT spec_id, stage, status, failed, timestamp, MAX(mtime_ns) FROM guardrails"
+        " GROUP BY spec_id"
+    )
+    for spec, stage, status, failed, timestamp, _mtime in guardrails:
+        if spec in result:
+            result[spec].guardrail = {
+                "stage": stage,
+                "status": status,
+                "failed": failed,
+                "timestamp": timestamp,
+            }
+    sizes = connection.execute("SELECT spec_id, SUM(bytes) FROM folders GROUP BY spec_id")
+    for spec, size in sizes:
+        if spec in result:
+            result[spec].evidence_bytes = int(size or 0)
+    return result
+
+
+def _halts(connection: sqlite3.Connection, result: dict[str, SpecStatus]) -> None:
+    """Where auto halted (or was cancelled, or its process died), read afresh each time."""
+    for spec, state_text in connection.execute("SELECT spec_id, state FROM pipeline"):
+        if spec in result:
+            from speckit.pipeline.state import process_gone  # rare: not on every status
+
+            state = json.loads(state_text)
+            if state.get("status") in ("halted", "cancelled"):
+                result[spec].halted_at = state.get("stage")
+                result[spec].halt_reason = state.get("reason") or "cancelled by the user"
+                result[spec].resume = state.get("resume")
+            elif process_gone(state):
+                result[spec].halted_at = state.get("stage")
+                result[spec].halt_reason = "interrupted (process gone)"
+                result[spec].resume = f"speckit auto {spec}"
 
 
 def latest_candidates(workspace: Workspace, spec_id: str) -> list[dict[str, Any]]:

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from speckit.evidence.index import guardrail_status, open_index
+from speckit.evidence.index import open_index
 from speckit.evidence.naming import key_order, parse_guardrail_record_name, parse_name
 from speckit.evidence.overrides import read_override
+from speckit.evidence.scan import guardrail_status
 from speckit.evidence.spend import CapLeft, cost_report
 from speckit.numbers import number_or_none, whole_or_none
 from speckit.pipeline.status import SpecStatus, collect_status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -155,11 +156,10 @@ def list_specs(workspace: Workspace) -> list[SpecInfo]:
     rows = read_rows(workspace.tracker_path) if workspace.tracker_path.is_file() else []
     folders: dict[str, Path] = {}
     if workspace.docs_dir.is_dir():
-        folders = {
-            p.name: p
-            for p in workspace.docs_dir.iterdir()
-            if p.is_dir() and p.name.startswith("SPEC-")
-        }
+        with os.scandir(workspace.docs_dir) as entries:  # no stat per entry: fast at 1,000
+            folders = {
+                e.name: Path(e.path) for e in entries if e.name.startswith("SPEC-") and e.is_dir()
+            }
     for row in rows:
         if row.task_id.startswith("SPEC-") and row.task_id not in folders:
             folders[row.task_id] = workspace.docs_dir / row.task_id
@@ -167,7 +167,8 @@ def list_specs(workspace: Workspace) -> list[SpecInfo]:
     infos = []
     for spec_id, folder in sorted(folders.items(), key=lambda item: spec_sort_key(item[0])):
         match = by_spec.get(spec_id)
-        missing = tuple(n for n in SPEC_DOCUMENTS if not (folder / n).is_file())
+        base = str(folder)
+        missing = tuple(n for n in SPEC_DOCUMENTS if not os.path.isfile(os.path.join(base, n)))
         infos.append(
             SpecInfo(
                 spec_id=spec_id,

@@ -240,11 +240,19 @@ class SpeckitApp(App[None]):
         except Exception as exc:  # e.g. OSError, sqlite3.Error: one line, the app stays up
             self.call_from_thread(self.say, line, Text(f"{type(exc).__name__}: {exc}"), "error")
             return
-        self.call_from_thread(self.say, line, body)
+        if isinstance(body, render.StatusBody):  # /status: a cell whose table draws lazily
+            self.call_from_thread(self._show_status, line, body)
+        else:
+            self.call_from_thread(self.say, line, body)
         if isinstance(command, commands.NewSpec | commands.Override):
             self.call_from_thread(self.refresh_specs)
 
-    def _lookup(self, command: Command) -> RenderableType:
+    def _show_status(self, line: str, body: render.StatusBody) -> None:
+        from speckit.tui.status_view import StatusCell
+
+        self.add_cell(StatusCell(line, body))
+
+    def _lookup(self, command: Command) -> RenderableType | render.StatusBody:
         from speckit.specs.documents import create_spec, resolve_spec
 
         ws = self.fresh_workspace()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -26,14 +26,13 @@ from speckit.views import (
     answered_state,
     left_out_label,
     relative,
-    status_grid,
 )
 
 if TYPE_CHECKING:
     from speckit.agents.result import AgentResult
     from speckit.consensus.models import Synthesis
     from speckit.pipeline.stage import StageRun
-    from speckit.pipeline.status import SpecStatus
+    from speckit.pipeline.status import SpecStatus, StatusTable
     from speckit.tui.execute import RunReport
 
 COLLAPSE_OVER = 5  # agreements / conflicts longer than this start collapsed
@@ -233,13 +232,34 @@ def stage_verdicts(status: SpecStatus) -> Text:
     return text
 
 
-def status_table(rows: Iterable[SpecStatus]) -> RenderableType:
+@dataclass(frozen=True)
+class StatusBody:
+    """`/status` as data for its cell (`speckit.tui.status_view`): the table, each column's
+    width in terminal cells, and the whole text (for tests and copy), all laid out once, off
+    the UI thread."""
+
+    table: StatusTable
+    widths: list[int]
+    plain: str
+
+
+def status_table(rows: Iterable[SpecStatus]) -> StatusBody:
     """`/status`: the same table as `speckit status` (but the evidence size), then halts
-    and missing documents."""
+    and missing documents. Not a Rich table: laying out 1,000 rows again on every resize
+    froze the screen for seconds; the cell draws only the rows in view."""
+    from rich.cells import cell_len
+
     from speckit.pipeline.status import status_table as build
 
     table = build(rows)
-    return Group(status_grid(table, wrap=False), *(Text(note) for note in table.notes))
+    widths = [cell_len(h) for h in table.headers]
+    for cells in table.rows:
+        widths = [max(w, cell_len(c)) for w, c in zip(widths, cells, strict=True)]
+    lines = [
+        "  ".join(c + " " * (w - cell_len(c)) for c, w in zip(cells, widths, strict=True))
+        for cells in [table.headers, *table.rows]
+    ]
+    return StatusBody(table, widths, "\n".join([*(x.rstrip() for x in lines), *table.notes]))
 
 
 def evidence_stats_text(report: list[dict[str, Any]], limit_mb: float) -> Text:
