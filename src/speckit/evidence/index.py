@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import closing, suppress
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 from speckit.errors import SpeckitError
@@ -86,10 +87,33 @@ class EvidenceIndex:
         self._check_inside()
         connection = self._open_existing()
         if connection is None:
-            connection = self._create()
-            self.rebuilt = True
+            with self._rebuild_lock():  # one builder at a time; the others open its result
+                connection = self._open_existing()
+                if connection is None:
+                    connection = self._create()
+                    self.rebuilt = True
         self._refresh(connection)
         return connection
+
+    @contextmanager
+    def _rebuild_lock(self) -> Iterator[None]:
+        """An exclusive lock (threads and processes) around a rebuild. Renaming a new index
+        over one another caller is still writing would let a third open the new file beside
+        the old one's rollback journal, which SQLite then reads as a disk I/O error."""
+        import fcntl
+
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.db_path.with_name(f"{self.db_path.name}.lock")
+        try:
+            handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # an unwritable cache folder: _create says so in one line
+            yield
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(handle)  # closing releases the lock
 
     def _open_existing(self) -> sqlite3.Connection | None:
         if not self.db_path.is_file():
@@ -145,8 +169,9 @@ class EvidenceIndex:
 
     def rebuild(self) -> sqlite3.Connection:
         self._check_inside()
-        self.db_path.unlink(missing_ok=True)
-        connection = self._create()
+        with self._rebuild_lock():
+            self.db_path.unlink(missing_ok=True)
+            connection = self._create()
         self.rebuilt = True
         self._refresh(connection)
         return connection
