@@ -10,6 +10,7 @@ import pytest
 
 from speckit.tui.app import SpeckitApp
 from speckit.tui.cells import RunCell
+from speckit.tui.widgets import SpecList
 from tests.tui.helpers import make_workspace, run_command, submit, wait_for
 from tests.tui.test_live_rows import ROSTER, SCRIPT, screen_lines
 
@@ -37,6 +38,13 @@ def test_auto_cancelled_mid_stage_is_cancelled_not_halted(
             assert "HALTED" not in cell.plain and not cell.has_class("halted")
             shown = "\n".join(screen_lines(app))
             assert "○ cancelled at tasks" in shown and "PIPELINE HALTED" not in shown
+            pane = app.query_one("#specs", SpecList)  # the SPEC's line says cancelled too
+
+            def pane_line() -> str:
+                return str(pane.get_option_at_index(0).prompt)
+
+            await wait_for(pilot, lambda: "cancelled" in pane_line())
+            assert "HALTED" not in pane_line()
 
     asyncio.run(scenario())
 

@@ -39,6 +39,7 @@ class SpecStatus:
     total_cost_usd: float = 0.0
     halted_at: str | None = None
     halt_reason: str | None = None
+    cancelled: bool = False  # the stop at `halted_at` was a person's cancel, not a halt
     resume: str | None = None
     missing_documents: list[str] = field(default_factory=list)
     evidence_bytes: int = 0
@@ -170,6 +171,7 @@ def _halts(connection: sqlite3.Connection, result: dict[str, SpecStatus]) -> Non
             if state.get("status") in ("halted", "cancelled"):
                 result[spec].halted_at = state.get("stage")
                 result[spec].halt_reason = state.get("reason") or "cancelled by the user"
+                result[spec].cancelled = state.get("status") == "cancelled"
                 result[spec].resume = state.get("resume")
             elif process_gone(state):
                 result[spec].halted_at = state.get("stage")
@@ -244,7 +246,8 @@ def status_table(statuses: Iterable[SpecStatus], *, evidence: bool = False) -> S
             cells.append(size_text(status.evidence_bytes))
         rows.append(cells)
         if status.halted_at:
-            notes.append(f"{status.spec_id}: halted at {status.halted_at}: {status.halt_reason}")
+            stopped = "cancelled" if status.cancelled else "halted"
+            notes.append(f"{status.spec_id}: {stopped} at {status.halted_at}: {status.halt_reason}")
             notes.append(f"  resume: {status.resume}")
         if status.missing_documents:
             notes.append(f"{status.spec_id}: missing {', '.join(status.missing_documents)}")

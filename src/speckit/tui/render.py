@@ -223,7 +223,9 @@ def stage_verdicts(status: SpecStatus) -> Text:
             BADGES["conflict" if rejected else state.status][1] if state.status in BADGES else ""
         )
         text.append(symbol, style=style.replace("bold ", ""))
-    if status.halted_at:
+    if status.halted_at and status.cancelled:  # a person stopped it: not a halt to act on
+        text.append(" ○ cancelled", style="bold cyan")
+    elif status.halted_at:
         text.append(" ■ HALTED", style="bold red")
     elif status.tracker_status.lower() == "blocked":
         text.append(" ■ Blocked", style="bold red")
