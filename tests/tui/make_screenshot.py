@@ -1,4 +1,4 @@
-"""Write docs/tui-halted.svg: the TUI after `/spec-auto` halted on a conflict.
+"""Write docs/tui-halted.svg: the TUI at 80x24 after `/spec-auto` halted on a conflict.
 
 Run from the repository root:  python -m tests.tui.make_screenshot [OUT.svg]
 Offline and deterministic apart from the timestamps in evidence names: scripted
@@ -15,6 +15,7 @@ from pathlib import Path
 from speckit.specs.documents import create_spec
 from speckit.tui.app import SpeckitApp
 from tests.tui.helpers import make_workspace, run_command
+from tests.tui.screen_text import screen_lines
 
 SCRIPT = """\
 [stages.plan.default]
@@ -35,7 +36,11 @@ answer = { validated_tasks = ["Limiter middleware", "Redis bucket store"], conse
 """  # noqa: E501
 
 
-async def shoot(out: Path) -> None:
+SIZE = (80, 24)  # the smallest common terminal: the halt must read there
+
+
+async def shoot(out: Path) -> str:
+    """Write the screenshot to `out`; return the screen's text (what the SVG shows)."""
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp) / "shop"
         agents: dict[str, dict[str, object]] = {
@@ -51,10 +56,11 @@ async def shoot(out: Path) -> None:
         workspace, _spec_id = make_workspace(root, script=SCRIPT, agents=agents)
         create_spec(workspace, "Audit log for admin actions")
         app = SpeckitApp(workspace, env={})
-        async with app.run_test(size=(150, 46)) as pilot:
+        async with app.run_test(size=SIZE) as pilot:
             await run_command(pilot, "/spec-auto SPEC-KIT-005")
             await pilot.pause(0.3)
             app.save_screenshot(filename=out.name, path=str(out.parent))
+            return "\n".join(screen_lines(app))
 
 
 def main() -> None:
