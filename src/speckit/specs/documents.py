@@ -182,10 +182,25 @@ def list_specs(workspace: Workspace) -> list[SpecInfo]:
     return infos
 
 
+def spec_ids(workspace: Workspace) -> list[str]:
+    """The ids `list_specs` lists, in its order, without reading titles or documents."""
+    ids: set[str] = set()
+    if workspace.docs_dir.is_dir():
+        with os.scandir(workspace.docs_dir) as entries:
+            ids = {e.name for e in entries if e.name.startswith("SPEC-") and e.is_dir()}
+    if workspace.tracker_path.is_file():
+        ids.update(
+            r.task_id for r in read_rows(workspace.tracker_path) if r.task_id.startswith("SPEC-")
+        )
+    return sorted(ids, key=spec_sort_key)
+
+
 def resolve_spec(workspace: Workspace, reference: str) -> str:
     """A SPEC id from a full id or a unique prefix such as SPEC-KIT-005."""
     check_spec_id(reference)
-    known = [info.spec_id for info in list_specs(workspace)]
+    if (workspace.docs_dir / reference).is_dir():  # a full id: no need to list 1,000 SPECs
+        return reference
+    known = spec_ids(workspace)
     if reference in known:
         return reference
     matches = [k for k in known if k.startswith(reference + "-")]
