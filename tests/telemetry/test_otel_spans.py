@@ -1,9 +1,11 @@
-"""Span building details a user relies on: calls laid out when their raw files are gone, the
-bounded live queue that drops (and counts) rather than waits, and the endpoint setting."""
+"""Span building details a user relies on: older lines (no `started_at`) timed from their raw
+files or laid out when those are gone, the bounded live queue that drops (and counts) rather
+than waits, and the endpoint setting."""
 
 from __future__ import annotations
 
 import atexit
+import json
 import threading
 import time
 from pathlib import Path
@@ -33,6 +35,40 @@ def _lines(scripted: ScriptedWorkspace) -> list[StageLine]:
     return list(read_stage_lines(scripted.root / "evidence" / "consensus"))
 
 
+def _without_start(record: dict[str, object]) -> dict[str, object]:
+    """The line as written before calls recorded their start (and by the earlier system)."""
+    consensus = dict(record["consensus"])  # type: ignore[call-overload]
+    consensus["agents"] = [
+        {k: v for k, v in entry.items() if k != "started_at"} for entry in consensus["agents"]
+    ]
+    return {**record, "consensus": consensus}
+
+
+def test_new_lines_carry_each_calls_recorded_start(planned: ScriptedWorkspace) -> None:
+    [line] = _lines(planned)
+    spans = list(build_spans([line]))
+    stage, agents = spans[0], spans[1:]
+    entries = {e["agent"]: e for e in line.record["consensus"]["agents"]}
+    for agent in agents:
+        entry = entries.get(str(agent.name).removeprefix("invoke_agent "))
+        if entry is None:  # the guardrail's policy call: laid out from the run's start
+            continue
+        assert agent.attributes["speckit.time_source"] == "recorded"
+        assert agent.start_ns == parse_time(entry["started_at"])
+        assert agent.end_ns - agent.start_ns == entry["latency_ms"] * 1_000_000
+        assert stage.start_ns <= agent.start_ns and agent.end_ns <= stage.end_ns
+
+
+def test_older_lines_take_their_calls_end_from_the_raw_output(
+    planned: ScriptedWorkspace,
+) -> None:
+    [line] = _lines(planned)
+    older = StageLine(line.path, _without_start(line.record))
+    agents = list(build_spans([older]))[1:]
+    sources = {str(a.attributes["speckit.time_source"]) for a in agents}
+    assert "raw_output" in sources and "recorded" not in sources
+
+
 def test_without_raw_files_calls_are_laid_out_from_the_run_start(
     planned: ScriptedWorkspace, tmp_path: Path
 ) -> None:
@@ -40,7 +76,7 @@ def test_without_raw_files_calls_are_laid_out_from_the_run_start(
     copy.mkdir()
     [line] = _lines(planned)
     moved = copy / line.path.name  # the line alone, as if the raw outputs were pruned
-    moved.write_bytes(line.path.read_bytes())
+    moved.write_text(json.dumps(_without_start(line.record)) + "\n", encoding="utf-8")
     [alone] = list(read_stage_lines(tmp_path, ["copy"]))
     spans = list(build_spans([alone]))
     stage, agents = spans[0], spans[1:]

@@ -279,7 +279,14 @@ def _raw_bytes(request: AgentRequest, result: AgentResult) -> bytes | None:
         return None
 
 
-_NOT_KEPT = {"latency_ms", "raw_output_path", "cached_from", "cached_usage", "saved_usd"}
+_NOT_KEPT = {
+    "latency_ms",
+    "started_at_ns",
+    "raw_output_path",
+    "cached_from",
+    "cached_usage",
+    "saved_usd",
+}
 
 
 def _meta_of(

@@ -68,6 +68,8 @@ class AgentResult(BaseModel):
     json_source: dict[str, Any] | None = None
     usage: Usage = Field(default_factory=Usage)
     latency_ms: int = 0
+    # wall-clock start of the call (ns since the epoch): span times for OpenTelemetry
+    started_at_ns: int | None = None
     exit_code: int | None = None
     cost_usd: float | None = None
     cost_source: CostSource = "unknown"

@@ -65,7 +65,7 @@ async def run_agent(request: AgentRequest) -> AgentResult:
 
     With `request.cache_dir`, an identical earlier valid answer is reused without starting
     anything, and a new valid answer is kept for next time (`agents.cache`)."""
-    started = time.monotonic()
+    started, started_at_ns = time.monotonic(), time.time_ns()
     _log_start(request)
     slot = slot_for(request)  # None: this call is not cached (see `agents.cache`)
     cached = slot.lookup(request) if slot is not None else None
@@ -81,6 +81,7 @@ async def run_agent(request: AgentRequest) -> AgentResult:
         if slot is not None:
             slot.store(request, result)  # valid answers only
     result.latency_ms = int((time.monotonic() - started) * 1000)
+    result.started_at_ns = started_at_ns
     _log_end(result)
     return result
 

@@ -9,10 +9,13 @@ policy-agent calls too).
 Ids are hashes of the run keys (SPEC, stage, run key, agent), so exporting the same
 runs twice gives the same trace and span ids and a backend can drop the repeat.
 
-Times. A telemetry line records each call's latency, not when it started. The end
-of a call is its raw output file's modification time (the driver writes that file
-as the tool answers), so a call's span runs from end - latency to end
-(`speckit.time_source = "raw_output"`). When the raw file is missing or its time
+Times. A telemetry line records when each call started (`started_at`, to the
+microsecond) and its latency: its span runs from that start for that long
+(`speckit.time_source = "recorded"`). Lines written before `started_at` existed (and
+the earlier system's) have the latency only: there the end of a call is its raw output
+file's modification time (the driver writes that file as the tool answers), so the
+span runs from end - latency to end (`speckit.time_source = "raw_output"`). When the
+raw file is missing or its time
 does not fit the run (evidence copied or checked out later), calls are laid out
 from the run's start instead: proposers together, then the aggregator, then the
 arbiter (`speckit.time_source = "layout"`). A stage run starts at its run key's
@@ -113,6 +116,7 @@ class _Call:
     role: str
     latency_ns: int
     end_ns: int | None  # from the raw output file; None: lay it out
+    start_ns: int | None  # recorded when the call started (`started_at`); None: derive it
     span_id: int
     attributes: dict[str, AttrValue] = field(default_factory=dict)
 
@@ -265,6 +269,7 @@ def _calls(line: StageLine, include_content: bool) -> tuple[list[_Call], list[_C
                 role=str(entry.get("role") or "proposer"),
                 latency_ns=int(latency * MS) if is_number(latency) else 0,
                 end_ns=_mtime_ns(raw) if entry.get("status") != "missing" else None,
+                start_ns=parse_time(str(entry.get("started_at") or "")),
                 span_id=span_id("agent", spec, stage, key, agent),
                 attributes=_agent_attributes(line, entry, include_content),
             )
@@ -284,6 +289,7 @@ def _calls(line: StageLine, include_content: bool) -> tuple[list[_Call], list[_C
                 role="policy",
                 latency_ns=int(latency * MS) if is_number(latency) else 0,
                 end_ns=None,
+                start_ns=None,
                 span_id=span_id("policy", spec, stage, key, agent, str(index)),
                 attributes=_agent_attributes(line, entry, False),
             )
@@ -303,14 +309,16 @@ def _settle(calls: list[_Call], start_ns: int) -> list[tuple[_Call, int, int, st
     laid_out: list[_Call] = []
     for call in calls:
         end = call.end_ns
-        if end is not None and start_ns - NUDGE_NS <= end - call.latency_ns <= start_ns + budget:
+        if call.start_ns is not None:  # recorded: the real start, nothing to derive
+            timed.append((call, call.start_ns, call.start_ns + call.latency_ns, "recorded"))
+        elif end is not None and start_ns - NUDGE_NS <= end - call.latency_ns <= start_ns + budget:
             timed.append((call, max(end - call.latency_ns, start_ns), end, "raw_output"))
         else:
             laid_out.append(call)
     for index, (call, start, end, source) in enumerate(timed):
         tier = _LATER_ROLES.get(call.role, 0)
         before = [e for c, _s, e, _src in timed if _LATER_ROLES.get(c.role, 0) < tier]
-        if before and start < max(before) <= start + NUDGE_NS:
+        if source == "raw_output" and before and start < max(before) <= start + NUDGE_NS:
             timed[index] = (call, min(max(before), end), end, source)
     offset = start_ns
     for tier in sorted({_LATER_ROLES.get(c.role, 0) for c in laid_out}):

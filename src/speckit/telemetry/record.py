@@ -20,6 +20,16 @@ SCHEMA_VERSION = "2.0"
 GUARDRAIL_KEYS = tuple(GUARDRAIL_V2)  # the flat guardrail block, as the validator checks it
 
 
+def _started_at(result: AgentResult | None) -> str | None:
+    """When the call started, UTC to the microsecond (a span's start; the end is + latency)."""
+    if result is None or result.started_at_ns is None:
+        return None
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(result.started_at_ns / 1e9, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def agent_entry(
     summary: AgentSummary, result: AgentResult | None, output_path: str
 ) -> dict[str, Any]:
@@ -33,6 +43,7 @@ def agent_entry(
         "reasoning_mode": None,
         "output_path": output_path,
         "latency_ms": result.latency_ms if result else None,
+        "started_at": _started_at(result),
         "prompt_tokens": usage.input_tokens if usage else None,
         "completion_tokens": usage.output_tokens if usage else None,
         "reasoning_tokens": usage.reasoning_tokens if usage else None,
