@@ -269,45 +269,47 @@ class SpecList(OptionList):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.rows: list[SpecStatus] = []
         self.options_by_id: dict[str, Option] = {}
-        self.texts: dict[str, Text] = {}
         self.filter_text = ""
         self.error: str | None = None
         self._strips: dict[tuple[str, VisualStyle, int], list[Strip]] = {}
 
     def show(self, rows: list[SpecStatus]) -> None:
         self.rows, self.error = rows, None
-        self.texts = {row.spec_id: stage_verdicts(row) for row in rows}
         self.options_by_id = {
-            spec_id: Option(one_line(text), id=spec_id) for spec_id, text in self.texts.items()
+            row.spec_id: Option(one_line(stage_verdicts(row)), id=row.spec_id) for row in rows
         }
         self._strips.clear()
         self.refill()
 
     def _get_option_render(self, option: Option, style: VisualStyle) -> list[Strip]:
         """A SPEC's line as one strip: its text cut to the width (… marks a cut title) over
-        the option's style (highlight, hover). Other options (the notices) go the usual way."""
-        spec_id = option.id
-        text = self.texts.get(spec_id) if spec_id else None
-        if spec_id is None or text is None:
+        the option's style (highlight, hover). Other options (the notices) go the usual way.
+        Only the lines on screen get here, so the Rich text is made for them alone."""
+        spec_id, line = option.id, option.prompt
+        if spec_id is None or not isinstance(line, OneLine):
             return super()._get_option_render(option, style)
         width = self.scrollable_content_region.width - self._get_left_gutter_width()
         key = (spec_id, style, width)
         strips = self._strips.get(key)
         if strips is None:
-            if len(self._strips) > 4 * len(self.texts) + 64:  # widths seen long ago
+            if len(self._strips) > 4 * len(self.options_by_id) + 64:  # widths seen long ago
                 self._strips.clear()
-            strips = [self._line_strip(text, style, width, self.get_option_index(spec_id))]
+            strips = [self._line_strip(line, style, width, self.get_option_index(spec_id))]
             self._strips[key] = strips
         return strips
 
-    def _line_strip(self, text: Text, style: VisualStyle, width: int, index: int) -> Strip:
+    def _line_strip(self, line: OneLine, style: VisualStyle, width: int, index: int) -> Strip:
+        from rich.text import Span as RichSpan
+        from rich.text import Text
+
         padding = self.get_component_styles("option-list--option").padding
         base = style.rich_style
         room = max(0, width - padding.left - padding.right)
-        line = text.copy()
-        line.truncate(room, overflow="ellipsis")
+        spans = [RichSpan(span.start, span.end, str(span.style)) for span in line.spans]
+        text = Text(line.plain, spans=spans, end="")
+        text.truncate(room, overflow="ellipsis")
         segments = [Segment(" " * padding.left)] if padding.left else []
-        segments.extend(line.render(self.app.console))
+        segments.extend(text.render(self.app.console))
         strip = Strip(Segment.apply_style(segments, style=base))
         return strip.extend_cell_length(width, base).apply_meta({"option": index})
 
