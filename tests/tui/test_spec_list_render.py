@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 
 from speckit.specs.documents import create_spec
 from speckit.tui.app import SpeckitApp
@@ -54,5 +54,25 @@ def test_each_line_is_drawn_as_option_list_would(tmp_path: Path, size: tuple[int
             assert specs._strips  # the lines on screen came from the pane's own path
             long_line = specs._get_option_render(specs.get_option_at_index(1), style)[0]
             assert long_line.text.rstrip().endswith("…")  # a cut title says so
+
+    asyncio.run(scenario())
+
+
+def test_a_click_on_a_line_puts_its_spec_on_the_command_line(tmp_path: Path) -> None:
+    """The lines drawn by the pane still carry their option: a click picks that SPEC."""
+    import asyncio
+
+    workspace, _spec_id = make_workspace(tmp_path / "ws")
+    second, _row = create_spec(workspace, "Export CSV")
+    app = SpeckitApp(workspace, env={})
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            specs = app.query_one("#specs", SpecList)
+            await wait_for(pilot, lambda: specs.option_count == 2)
+            index = specs.get_option_index(second)
+            await pilot.click(SpecList, offset=(3, index))
+            line = app.query_one("#command", Input)
+            await wait_for(pilot, lambda: line.value == f"/spec-auto {second}")
 
     asyncio.run(scenario())
