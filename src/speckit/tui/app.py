@@ -90,6 +90,7 @@ class SpeckitApp(App[None]):
         self.control: RunControl | None = None
         self.hint_shown = False  # completion candidates under the command line
         self.quit_armed = False  # a first Ctrl+Q during a run
+        self.startup_frozen = False  # see `_freeze_startup_objects`
         self.active: RunCell | None = None
         self.spec_ids: list[str] = []
 
@@ -148,6 +149,10 @@ class SpeckitApp(App[None]):
             return  # a newer refresh is on its way; do not show older data after it
         self.spec_ids = [row.spec_id for row in rows]
         self.call_from_thread(pane.show, rows)
+        if not self.startup_frozen:
+            self.startup_frozen = True
+            self.call_from_thread(_freeze_startup_objects)
+
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "specs" and event.option.id:
@@ -436,6 +441,18 @@ class SpeckitApp(App[None]):
 
     def _disarm_quit(self) -> None:
         self.quit_armed = False
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything alive once the app is up (modules, widgets, the first SPEC pane) out of
+    the garbage collector's sight. They live as long as the app; without this, each full
+    collection walks them again, and one lands in about every resize: 80-100 ms of a
+    300 ms redraw with 1,000 SPECs. Only this first set is frozen, so what a session makes
+    and drops later is still collected."""
+    import gc
+
+    gc.collect()  # what is already garbage is freed, not frozen
+    gc.freeze()
 
 
 def run_app(workspace_root: Path, env: Mapping[str, str] | None = None) -> None:
