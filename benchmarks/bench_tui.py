@@ -56,7 +56,7 @@ answer = { final_plan = { work_breakdown = ["Add a limiter", "Test it"] } }
 
 async def open_time(workspace: Workspace, count: int) -> float:
     """From start to a filled SPEC pane."""
-    app = SpeckitApp(workspace, env={})
+    app = SpeckitApp(workspace, env={}, freeze_startup=True)  # as `speckit tui`
     start = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
         pane = app.query_one("#specs", SpecList)
@@ -65,7 +65,7 @@ async def open_time(workspace: Workspace, count: int) -> float:
 
 
 async def run_and_stall(workspace: Workspace) -> tuple[float, float]:
-    app = SpeckitApp(workspace, env={})
+    app = SpeckitApp(workspace, env={}, freeze_startup=True)  # as `speckit tui`
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.2)
         start = time.perf_counter()
@@ -81,7 +81,7 @@ async def run_and_stall(workspace: Workspace) -> tuple[float, float]:
 
 
 async def cancel_time(workspace: Workspace, pid_file: Path) -> float:
-    app = SpeckitApp(workspace, env={})
+    app = SpeckitApp(workspace, env={}, freeze_startup=True)  # as `speckit tui`
     async with app.run_test(size=SIZE) as pilot:
         await submit(pilot, "/spec-plan SPEC-KIT-005")
         await wait_for(pilot, pid_file.is_file)
@@ -155,7 +155,7 @@ async def status_figures(
     tables."""
     figures: dict[str, float] = {}
     resizes: dict[str, dict[str, float]] = {}
-    app = SpeckitApp(workspace, env={})
+    app = SpeckitApp(workspace, env={}, freeze_startup=True)  # as `speckit tui`
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one("#specs", SpecList)
         await wait_for(pilot, lambda: pane.option_count == count, limit=120)
@@ -187,7 +187,7 @@ async def status_figures(
 
 
 async def run_echo(workspace: Workspace) -> tuple[float, int]:
-    app = SpeckitApp(workspace, env={})
+    app = SpeckitApp(workspace, env={}, freeze_startup=True)  # as `speckit tui`
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.2)
         await submit(pilot, "/spec-plan SPEC-KIT-005")

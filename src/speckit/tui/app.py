@@ -81,6 +81,7 @@ class SpeckitApp(App[None]):
         env: Mapping[str, str] | None = None,
         *,
         take_signals: bool = False,
+        freeze_startup: bool = False,
     ) -> None:
         super().__init__()
         self.workspace = workspace
@@ -90,7 +91,9 @@ class SpeckitApp(App[None]):
         self.control: RunControl | None = None
         self.hint_shown = False  # completion candidates under the command line
         self.quit_armed = False  # a first Ctrl+Q during a run
-        self.startup_frozen = False  # see `_freeze_startup_objects`
+        # the real terminal's app only (`_freeze_startup_objects` is process-wide: pilot tests
+        # open hundreds of apps in one process)
+        self.startup_frozen = not freeze_startup
         self.active: RunCell | None = None
         self.spec_ids: list[str] = []
 
@@ -152,7 +155,6 @@ class SpeckitApp(App[None]):
         if not self.startup_frozen:
             self.startup_frozen = True
             self.call_from_thread(_freeze_startup_objects)
-
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "specs" and event.option.id:
@@ -460,6 +462,6 @@ def run_app(workspace_root: Path, env: Mapping[str, str] | None = None) -> None:
     KeyboardInterrupt: the CLI says "interrupted" and exits 130."""
     from speckit import interrupts
 
-    SpeckitApp(Workspace(workspace_root), env, take_signals=True).run()
+    SpeckitApp(Workspace(workspace_root), env, take_signals=True, freeze_startup=True).run()
     if interrupts.pending() is not None:
         raise KeyboardInterrupt
