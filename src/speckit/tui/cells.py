@@ -55,6 +55,26 @@ def _items(title: str, items: list[str], style: str) -> Collapsible | Static:
     return Static(Text(f"{title}:\n", style="bold") + body, classes="items")
 
 
+class HaltBanner(Static):
+    """The halt: once laid out, the history scrolls so its head is at the top (on a short
+    screen the header, reason and next step matter more than the tables above them).
+
+    Done on its first size rather than after a timer: under load the layout can land after
+    any timer, and the history, which follows its bottom, would pull the view back to the end.
+    The anchor is released for that; the next cell anchors it again (`app.add_cell`)."""
+
+    shown = False
+
+    def on_resize(self) -> None:
+        if self.shown or not self.size.height:
+            return
+        self.shown = True
+        history = next((a for a in self.ancestors if isinstance(a, ScrollableContainer)), None)
+        if history is not None:
+            history.scroll_to_widget(self, animate=False, top=True, immediate=True)
+            history.release_anchor()
+
+
 class RunCell(Vertical):
     """One `/spec-*` or `/spec-auto` run, live while it runs, a verdict when it ends."""
 
@@ -155,12 +175,6 @@ class RunCell(Vertical):
             plain = render.to_plain(shown)
         self.texts.append(plain or "")
 
-    def _bring_into_view(self, widget: Widget) -> None:
-        """Scroll the history so `widget` starts at its top (or shows whole when it fits)."""
-        history = self.parent
-        if isinstance(history, ScrollableContainer) and widget.is_attached:
-            history.scroll_to_widget(widget, animate=False, top=True)
-
     def _refresh_live(self) -> None:
         for watcher in self.watchers:
             watcher()
@@ -260,10 +274,8 @@ class RunCell(Vertical):
         if report.halted:  # last, and its head scrolled into view: on a short screen the
             # banner's header and reason matter more than the tables above it
             halt = render.halt_text(report, self.root)
-            banner = Static(halt, classes="halt")
-            self._show(banner, halt.plain)
+            self._show(HaltBanner(halt, classes="halt"), halt.plain)
             self.add_class("halted")
-            self.call_after_refresh(self._bring_into_view, banner)
         footer = render.auto_footer(report)
         if footer is not None:
             self._show(footer, footer.plain)
