@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from speckit import __version__
-from speckit.report.data import Report, Run, verdict
+from speckit.report.models import Report, Run, verdict
 from speckit.resources import read_data_text
 
 

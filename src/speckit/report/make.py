@@ -6,7 +6,8 @@ from pathlib import Path
 
 from speckit.evidence.naming import utc_timestamp
 from speckit.fsutil import atomic_write_text
-from speckit.report.data import Report, spec_page, workspace_page
+from speckit.report.data import spec_page, workspace_page
+from speckit.report.models import Report
 from speckit.workspace import Workspace
 
 REPORTS_DIR = "reports"
