@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from speckit.demo import demo_config_text, write_demo_script
@@ -73,6 +75,17 @@ def build(root: Path, count: int) -> int:
     return sum(1 for _ in evidence.rglob("*") if _.is_file())
 
 
+@contextmanager
+def big_workspace(count: int) -> Iterator[Path]:
+    """A temporary workspace of `count` SPECs with full evidence (`build`), timed."""
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp) / "big"
+        start = time.perf_counter()
+        files = build(root, count)
+        print(f"built {count} SPECs, {files} evidence files in {time.perf_counter() - start:.1f} s")
+        yield root
+
+
 def timed(args: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
     # Output to /dev/null, as hyperfine times commands: reading 860 KB of JSON through a
@@ -100,11 +113,7 @@ def main() -> None:
     parser.add_argument("--specs", type=int, default=1000)
     count = parser.parse_args().specs
     command, env = command_and_env()
-    with tempfile.TemporaryDirectory() as temp:
-        root = Path(temp) / "big"
-        start = time.perf_counter()
-        files = build(root, count)
-        print(f"built {count} SPECs, {files} evidence files in {time.perf_counter() - start:.1f} s")
+    with big_workspace(count) as root:
         timed([*command, "--version"], root, env)  # bytecode caches written
         index = root / ".speckit" / "index.db"
         colds = []
